@@ -1,0 +1,55 @@
+"""Demo/full mode resolution and device selection."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, TypeVar
+
+import torch
+
+__all__ = ["MODES", "resolve_mode", "choose", "devices", "default_device"]
+
+MODES = ("demo", "full")
+T = TypeVar("T")
+
+
+def resolve_mode(mode: str = "auto") -> str:
+    """Return ``"demo"`` or ``"full"``.
+
+    An explicit ``"demo"``/``"full"`` wins (that is what a papermill parameter sets).
+    ``"auto"`` takes the environment variable ``D2L_MODE`` when it is set, otherwise
+    ``"full"`` when a CUDA GPU is visible and ``"demo"`` when not.
+    """
+    mode = str(mode).strip().lower()
+    if mode in MODES:
+        return mode
+    if mode != "auto":
+        raise ValueError(f"mode={mode!r} is not one of 'auto', 'demo', 'full'")
+    env = os.environ.get("D2L_MODE", "").strip().lower()
+    if env:
+        if env not in MODES:
+            raise ValueError(
+                f"environment variable D2L_MODE={env!r} is not 'demo' or 'full'; "
+                "unset it to choose automatically")
+        return env
+    return "full" if torch.cuda.is_available() else "demo"
+
+
+def choose(mode: str, presets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Return a copy of ``presets[mode]`` (``mode`` already resolved), checking both exist."""
+    missing = [m for m in MODES if m not in presets]
+    if missing:
+        raise KeyError(f"presets lack the {missing} preset(s)")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be resolved first (use resolve_mode)")
+    return dict(presets[mode])
+
+
+def devices() -> list[torch.device]:
+    """All visible CUDA GPUs, or ``[cpu]`` when there are none."""
+    n = torch.cuda.device_count()
+    return [torch.device(f"cuda:{i}") for i in range(n)] or [torch.device("cpu")]
+
+
+def default_device() -> torch.device:
+    """The first GPU when there is one, else the CPU."""
+    return devices()[0]

@@ -1,0 +1,84 @@
+"""Machine-readable results of every training run: ``results/<section>/<mode>.json``."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .fileio import atomic_write_text
+from .mode import MODES
+from .paths import project_root, results_root
+
+__all__ = ["save_results", "load_results", "git_commit", "device_name"]
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``-dirty`` when it has local changes), or None."""
+    root = project_root()
+    if root is None:
+        return None
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"],
+                             cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def device_name(device: torch.device | str | None = None) -> str:
+    """A readable device name, e.g. ``NVIDIA H100 80GB HBM3`` or ``cpu (x86_64, 2 threads)``."""
+    device = torch.device(device) if device is not None else (
+        torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
+        return _jsonable(value.to_dict(orient="records"))
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy/torch scalar
+        return value.item()
+    if isinstance(value, float) and value != value:  # NaN is not valid JSON
+        return None
+    return value
+
+
+def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
+                 metrics: dict[str, Any], examples_per_sec: float | None,
+                 wall_seconds: float, device: torch.device | str | None = None,
+                 extra: dict[str, Any] | None = None) -> Path:
+    """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically)."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
+    if not section or "/" in section:
+        raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
+    record = {
+        "section": section, "mode": mode, "device": device_name(device),
+        "torch": torch.__version__, "dataset": dataset, "epochs": epochs,
+        "metrics": metrics, "examples_per_sec": examples_per_sec,
+        "wall_seconds": wall_seconds, "git_commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if extra:
+        record["extra"] = extra
+    path = results_root() / section / f"{mode}.json"
+    atomic_write_text(path, json.dumps(_jsonable(record), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def load_results(section: str, mode: str) -> dict[str, Any]:
+    """Read back what :func:`save_results` wrote."""
+    path = results_root() / section / f"{mode}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the notebook {section} in {mode} mode first")
+    return json.loads(path.read_text(encoding="utf-8"))
