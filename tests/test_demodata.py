@@ -1,0 +1,189 @@
+"""Demo datasets: deterministic, generated once, atomic, and readable by the real loaders."""
+from __future__ import annotations
+
+import hashlib
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torchvision
+from PIL import Image
+
+from d2lhelpers import datasets, demodata
+from d2lhelpers.datasets import CIFAR10Pickles, hotdog_folder, load_cifar10
+from d2lhelpers.demodata import (CIFAR10_DEMO_CLASSES, SOURCE_CLASSES, make_cifar10_demo,
+                                 make_hotdog_demo, make_shapes_source_demo, render_shape)
+
+CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): md5(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_cifar10_demo(tmp_path_factory.mktemp("cifar"), n_train=100, n_test=30)
+
+
+@pytest.fixture(scope="module")
+def hotdog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_hotdog_demo(tmp_path_factory.mktemp("hotdog"), n_train=12, n_test=5)
+
+
+def test_render_shape_is_deterministic_and_sized() -> None:
+    for kind in demodata.SHAPE_KINDS + demodata.FOOD_KINDS:
+        a = render_shape(kind, (40, 24), np.random.default_rng(3))
+        b = render_shape(kind, (40, 24), np.random.default_rng(3))
+        assert a.mode == "RGB" and a.size == (40, 24)
+        assert a.tobytes() == b.tobytes()
+    with pytest.raises(ValueError, match="unknown kind"):
+        render_shape("teapot", 32, np.random.default_rng(0))
+
+
+def test_cifar_layout_and_balance(cifar_root: Path) -> None:
+    assert sorted(p.name for p in (cifar_root / "cifar-10-batches-py").iterdir()) == sorted(CIFAR_FILES)
+    train, test = CIFAR10Pickles(cifar_root), CIFAR10Pickles(cifar_root, train=False)
+    assert len(train) == 100 and len(test) == 30
+    assert train.data.shape == (100, 32, 32, 3) and train.data.dtype == np.uint8
+    assert train.classes == list(CIFAR10_DEMO_CLASSES)
+    assert train.class_to_idx["heart"] == 9
+    assert Counter(train.targets) == {c: 10 for c in range(10)}
+    assert Counter(test.targets) == {c: 3 for c in range(10)}
+    img, label = train[0]
+    assert isinstance(img, Image.Image) and img.size == (32, 32) and isinstance(label, int)
+    assert len({train.data[i].tobytes() for i in range(len(train))}) == len(train)
+
+
+def test_torchvision_cifar10_reads_the_demo_files(cifar_root: Path) -> None:
+    folder = cifar_root / "cifar-10-batches-py"
+
+    class DemoCIFAR10(torchvision.datasets.CIFAR10):
+        train_list = [[f"data_batch_{i}", md5(folder / f"data_batch_{i}")] for i in range(1, 6)]
+        test_list = [["test_batch", md5(folder / "test_batch")]]
+        meta = {**torchvision.datasets.CIFAR10.meta, "md5": md5(folder / "batches.meta")}
+
+    for train in (True, False):
+        ref, ours = DemoCIFAR10(cifar_root, train=train), CIFAR10Pickles(cifar_root, train=train)
+        assert ref.classes == ours.classes and ref.class_to_idx == ours.class_to_idx
+        assert ref.targets == ours.targets
+        np.testing.assert_array_equal(ref.data, ours.data)
+        for i in (0, len(ref) - 1):
+            (a, ya), (b, yb) = ref[i], ours[i]
+            assert ya == yb and a.tobytes() == b.tobytes()
+    # The real class checks MD5s, so the demo set cannot pose as real CIFAR-10.
+    with pytest.raises(RuntimeError):
+        torchvision.datasets.CIFAR10(cifar_root)
+
+
+def test_same_seed_same_bytes_other_seed_or_counts_other_set(tmp_path: Path, cifar_root: Path) -> None:
+    again = make_cifar10_demo(tmp_path, n_train=100, n_test=30)
+    assert again != cifar_root
+    assert tree_digest(again) == tree_digest(cifar_root)
+    other = make_cifar10_demo(tmp_path, n_train=100, n_test=30, seed=1)
+    assert other != again
+    assert md5(other / "cifar-10-batches-py" / "data_batch_1") != md5(again / "cifar-10-batches-py" / "data_batch_1")
+    assert make_cifar10_demo(tmp_path, n_train=50, n_test=30) not in (again, other)
+
+    a = make_hotdog_demo(tmp_path / "a", n_train=3, n_test=2)
+    b = make_hotdog_demo(tmp_path / "b", n_train=3, n_test=2)
+    c = make_hotdog_demo(tmp_path / "c", n_train=3, n_test=2, seed=5)
+    assert tree_digest(a) == tree_digest(b) != tree_digest(c)
+
+
+def test_generated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    makers = [lambda: make_cifar10_demo(tmp_path, n_train=20, n_test=10),
+              lambda: make_hotdog_demo(tmp_path, n_train=2, n_test=1),
+              lambda: make_shapes_source_demo(tmp_path, n_per_class=1, size=32)]
+    first = [make() for make in makers]
+    stamps = [{p: p.stat().st_mtime_ns for p in f.rglob("*")} for f in first]
+
+    def boom(*args, **kwargs):
+        raise AssertionError("regenerated")
+
+    monkeypatch.setattr(demodata, "render_shape", boom)
+    assert [make() for make in makers] == first
+    assert [{p: p.stat().st_mtime_ns for p in f.rglob("*")} for f in first] == stamps
+
+
+def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real, calls = demodata.render_shape, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(demodata, "render_shape", flaky)
+    for make in (lambda: make_hotdog_demo(tmp_path, n_train=4, n_test=2),
+                 lambda: make_cifar10_demo(tmp_path, n_train=20, n_test=10)):
+        calls.clear()
+        with pytest.raises(KeyboardInterrupt):
+            make()
+        assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(demodata, "render_shape", real)
+    assert len(list(make_hotdog_demo(tmp_path, n_train=4, n_test=2).rglob("*.png"))) == 12
+
+
+def test_hotdog_layout_read_by_image_folder(hotdog: Path) -> None:
+    assert hotdog.name == "hotdog"
+    sizes = set()
+    for split, n in (("train", 12), ("test", 5)):
+        ds = torchvision.datasets.ImageFolder(hotdog / split)
+        assert ds.classes == ["hotdog", "not-hotdog"]
+        assert Counter(ds.targets) == {0: n, 1: n}
+        assert sorted(p.name for p in (hotdog / split / "hotdog").iterdir()) == sorted(f"{i}.png" for i in range(n))
+        for img, _ in ds:
+            assert img.mode == "RGB" and all(64 <= s <= 160 for s in img.size)
+            sizes.add(img.size)
+    assert len(sizes) > 10
+
+
+def test_hotdog_folder_demo_reuses_the_generator(hotdog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "make_hotdog_demo",
+                        lambda root: make_hotdog_demo(root, n_train=12, n_test=5))
+    assert hotdog_folder("demo", hotdog.parent.parent) == hotdog
+
+
+def test_shapes_source_layout(tmp_path: Path) -> None:
+    folder = make_shapes_source_demo(tmp_path, n_per_class=3, size=48)
+    assert folder.name == "shapes-source"
+    ds = torchvision.datasets.ImageFolder(folder / "train")
+    assert ds.classes == sorted(SOURCE_CLASSES) and len(SOURCE_CLASSES) > 10
+    assert set(CIFAR10_DEMO_CLASSES) < set(SOURCE_CLASSES)
+    assert Counter(ds.targets) == {i: 3 for i in range(len(SOURCE_CLASSES))}
+    assert ds[0][0].size == (48, 48)
+
+
+def test_load_cifar10_demo_and_missing_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "make_cifar10_demo",
+                        lambda root: make_cifar10_demo(root, n_train=20, n_test=10))
+    ds = load_cifar10("demo", train=False, transform=np.asarray, root=tmp_path)
+    img, label = ds[0]
+    assert len(ds) == 10 and img.shape == (32, 32, 3) and 0 <= label < 10
+    with pytest.raises(FileNotFoundError, match=r"data_batch_1 is missing.*load_cifar10"):
+        CIFAR10Pickles(tmp_path / "nowhere")
+
+
+def test_full_mode_download_failure_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(self):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", offline)
+    with pytest.raises(RuntimeError, match=r"No network\? Place cifar-10-python.tar.gz .* demo mode"):
+        load_cifar10("full", train=True, root=tmp_path)
+
+
+def test_hotdog_folder_full_mode_uses_download_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("d2lhelpers.download")
+    fake.download_extract = lambda name, root=None: Path(root) / name
+    monkeypatch.setitem(sys.modules, "d2lhelpers.download", fake)
+    assert hotdog_folder("full", tmp_path) == tmp_path / "hotdog"
