@@ -34,14 +34,24 @@ def resolve_mode(mode: str = "auto") -> str:
     return "full" if torch.cuda.is_available() else "demo"
 
 
-def choose(mode: str, presets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Return a copy of ``presets[mode]`` (``mode`` already resolved), checking both exist."""
+def choose(mode: str, presets: Mapping[str, Mapping[str, Any]],
+           overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The preset of ``mode`` (already resolved) with ``overrides`` applied.
+
+    Unknown override keys are an error, so a typo cannot be silently ignored.
+    """
     missing = [m for m in MODES if m not in presets]
     if missing:
         raise KeyError(f"presets lack the {missing} preset(s)")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} must be resolved first (use resolve_mode)")
-    return dict(presets[mode])
+    config = dict(presets[mode])
+    unknown = sorted(set(overrides or {}) - set(config))
+    if unknown:
+        raise KeyError(f"overrides {unknown} are not knobs of this notebook; "
+                       f"known: {sorted(config)}")
+    config.update(overrides or {})
+    return config
 
 
 def devices() -> list[torch.device]:

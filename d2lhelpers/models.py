@@ -37,6 +37,7 @@ class Residual(nn.Module):
         return F.relu(y + shortcut)
 
 
+# export: chapters/01-image-augmentation.ipynb
 class ResNet18(nn.Module):
     """ResNet-18: a stem, four stages of two residual blocks, global pooling, ``fc``.
 
@@ -77,6 +78,7 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+# export: chapters/01-image-augmentation.ipynb
 def resnet18_cifar(num_classes: int = 10, width: int = 64, in_channels: int = 3) -> ResNet18:
     """The CIFAR-style ResNet-18 of the augmentation section (``width=16``: a quarter)."""
     return ResNet18(num_classes, width, stem="cifar", in_channels=in_channels)

@@ -39,6 +39,8 @@ def to_hwc_array(img: Any) -> np.ndarray:
         arr = np.asarray(img)
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
+    elif arr.ndim == 3 and arr.shape[0] == 1 and arr.shape[-1] not in (3, 4):
+        arr = arr[0]  # a (1, H, W) grayscale array
     if arr.ndim not in (2, 3):
         raise ValueError(f"cannot show an image of shape {arr.shape}; expected HW, HWC or CHW")
     if arr.dtype.kind == "f":

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import platform
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ def git_commit() -> str | None:
                              cwd=root, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
 def device_name(device: torch.device | str | None = None) -> str:
@@ -47,8 +49,8 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
         return _jsonable(value.to_dict(orient="records"))
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy/torch scalar
-        return value.item()
-    if isinstance(value, float) and value != value:  # NaN is not valid JSON
+        return _jsonable(value.item())  # np.float64(nan) must become None too
+    if isinstance(value, float) and not math.isfinite(value):  # NaN/inf are not valid JSON
         return None
     return value
 
@@ -60,7 +62,7 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
     """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically)."""
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
-    if not section or "/" in section:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", section or ""):  # no '..', '/', '\\'
         raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
     record = {
         "section": section, "mode": mode, "device": device_name(device),

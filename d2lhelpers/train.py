@@ -41,7 +41,8 @@ def accuracy_counts(logits: torch.Tensor, y: torch.Tensor, ignore_index: int | N
     """
     pred = logits.argmax(dim=1)
     if ignore_index is None:
-        return (pred == y).sum(), torch.tensor(y.numel(), device=y.device)
+        # torch.full, not torch.tensor: no host-to-device copy (a CUDA sync) per batch
+        return (pred == y).sum(), torch.full((), y.numel(), device=y.device)
     keep = y != ignore_index
     return ((pred == y) & keep).sum(), keep.sum()
 
@@ -67,12 +68,14 @@ def evaluate(net: nn.Module, data_iter: Iterable, device: torch.device | None = 
     was_training = net.training
     net.eval()
     totals = torch.zeros(2, dtype=torch.float64, device=device)
-    with torch.no_grad(), _autocast(device):
-        for X, y in data_iter:
-            X, y = _to_device(X, device), _to_device(y, device)
-            correct, count = metric(net(X), y)
-            totals += torch.stack([correct.double(), count.double()])
-    net.train(was_training)
+    try:
+        with torch.no_grad(), _autocast(device):
+            for X, y in data_iter:
+                X, y = _to_device(X, device), _to_device(y, device)
+                correct, count = metric(net(X), y)
+                totals += torch.stack([correct.double(), count.double()])
+    finally:
+        net.train(was_training)
     correct, count = totals.tolist()
     return correct / max(count, 1.0)
 
@@ -135,7 +138,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
     rows: list[dict] = []
     start_epoch = 0
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
@@ -174,8 +178,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
             optimizer.step()
             correct, count = metric(out.detach(), y)
             totals += torch.stack([losses.detach().sum().double(), correct.double(),
-                                   count.double(), torch.tensor(float(y.shape[0]), device=device,
-                                                                dtype=torch.float64)])
+                                   count.double(), torch.full((), float(y.shape[0]), device=device,
+                                                              dtype=torch.float64)])
             if (batch + 1) % log_every == 0:  # the only per-epoch host syncs
                 loss_sum, c, n, m = totals.tolist()
                 _check_finite(loss_sum, epoch, batch, checkpoint)

@@ -1,0 +1,86 @@
+"""Pretrained ResNet-18 for the fine-tuning section: real weights or a demo stand-in.
+
+Full mode loads torchvision's ImageNet weights. Demo mode cannot download them, so it
+uses a quarter-width ResNet-18 of the same architecture that was pretrained briefly on
+a *different* synthetic task (generic shapes) and cached; fine-tuning it on the hotdog
+demo data is then a real, miniature transfer-learning experiment.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.transforms import v2
+
+from .fileio import atomic_path, atomic_write_text
+from .loaders import data_loader
+from .models import ResNet18, xavier_init_
+from .paths import data_root
+
+__all__ = ["DEMO_WIDTH", "pretrained_resnet18", "untrained_resnet18", "demo_source_model"]
+
+DEMO_WIDTH = 16  # a quarter of ResNet-18's channels
+DEMO_SOURCE_SIZE = 64
+
+
+def untrained_resnet18(mode: str, num_classes: int) -> nn.Module:
+    """A randomly initialised ResNet-18 (ImageNet layout) for training from scratch."""
+    if mode == "full":
+        return torchvision.models.resnet18(num_classes=num_classes)
+    return ResNet18(num_classes, width=DEMO_WIDTH, stem="imagenet")
+
+
+def pretrained_resnet18(mode: str) -> nn.Module:
+    """ResNet-18 with pretrained weights: ImageNet (full) or the demo source model (demo)."""
+    if mode == "full":
+        from .download import pretrained_state_dict
+        weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+        net = torchvision.models.resnet18()
+        net.load_state_dict(pretrained_state_dict(weights))
+        return net
+    if mode != "demo":
+        raise ValueError(f"mode={mode!r} must be 'demo' or 'full'")
+    return demo_source_model()[0]
+
+
+def demo_source_model(num_epochs: int = 6, seed: int = 0, root: Path | None = None
+                      ) -> tuple[nn.Module, dict]:
+    """The demo's "pretrained" model and facts about its pretraining (cached on disk).
+
+    Trains a quarter-width ResNet-18 on the synthetic shapes source task the first time
+    and caches the weights under ``<data root>/demo/pretrained``; later calls load them.
+    """
+    from .demodata import make_shapes_source_demo
+    from .train import train_classifier
+
+    folder = (root or data_root() / "demo") / "pretrained"
+    stem = f"resnet18-w{DEMO_WIDTH}-shapes-e{num_epochs}-s{seed}"
+    weights_path, info_path = folder / f"{stem}.pt", folder / f"{stem}.json"
+    source = torchvision.datasets.ImageFolder(
+        make_shapes_source_demo() / "train",
+        transform=v2.Compose([v2.RandomResizedCrop(DEMO_SOURCE_SIZE, scale=(0.5, 1)),
+                              v2.RandomHorizontalFlip(), v2.ToImage(),
+                              v2.ToDtype(torch.float32, scale=True),
+                              v2.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]))
+    net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")
+    if weights_path.exists() and info_path.exists():
+        net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        return net, json.loads(info_path.read_text(encoding="utf-8"))
+    torch.manual_seed(seed)
+    xavier_init_(net)
+    loader = data_loader(source, 64, shuffle=True)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    history = train_classifier(net, loader, None, nn.CrossEntropyLoss(reduction="none"),
+                               optimizer, num_epochs, devices=[torch.device("cpu")],
+                               plot=False, progress=False, verbose=False)
+    net.eval()
+    info = {"task": f"{len(source.classes)}-class synthetic shapes", "classes": source.classes,
+            "images": len(source), "epochs": num_epochs,
+            "train_acc": float(history["train_acc"].iloc[-1])}
+    with atomic_path(weights_path) as tmp:
+        torch.save(net.state_dict(), tmp)
+    atomic_write_text(info_path, json.dumps(info, indent=2))
+    return net, info
