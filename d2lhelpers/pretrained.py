@@ -17,7 +17,7 @@ from torchvision.transforms import v2
 
 from .fileio import atomic_path, atomic_write_text
 from .loaders import data_loader
-from .models import ResNet18, xavier_init_
+from .models import ResNet18
 from .paths import data_root
 
 __all__ = ["DEMO_WIDTH", "pretrained_resnet18", "untrained_resnet18", "demo_source_model"]
@@ -46,7 +46,7 @@ def pretrained_resnet18(mode: str) -> nn.Module:
     return demo_source_model()[0]
 
 
-def demo_source_model(num_epochs: int = 6, seed: int = 0, root: Path | None = None
+def demo_source_model(num_epochs: int = 14, seed: int = 0, root: Path | None = None
                       ) -> tuple[nn.Module, dict]:
     """The demo's "pretrained" model and facts about its pretraining (cached on disk).
 
@@ -70,9 +70,9 @@ def demo_source_model(num_epochs: int = 6, seed: int = 0, root: Path | None = No
         net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
         return net, json.loads(info_path.read_text(encoding="utf-8"))
     torch.manual_seed(seed)
-    xavier_init_(net)
+    net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")  # seeded init
     loader = data_loader(source, 64, shuffle=True)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     history = train_classifier(net, loader, None, nn.CrossEntropyLoss(reduction="none"),
                                optimizer, num_epochs, devices=[torch.device("cpu")],
                                plot=False, progress=False, verbose=False)

@@ -9,6 +9,7 @@ over the whole training part of each epoch, with CUDA synchronised at its bounda
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -218,7 +219,9 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
 
 
 def _progress(train_iter: Iterable, epoch: int, num_epochs: int, enabled: bool):
-    if not enabled:
+    # tqdm.notebook ignores the TQDM_DISABLE variable (it sets disable=False itself), so
+    # honour it here: `make test`/`make book` set it to keep progress bars out of outputs.
+    if not enabled or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
         return train_iter
     from tqdm.auto import tqdm
     total = len(train_iter) if hasattr(train_iter, "__len__") else None
