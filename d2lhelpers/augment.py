@@ -39,15 +39,20 @@ class DeviceBatches:
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  shuffle: bool, augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: torch.device | str = "cpu", channels_last_input: bool = True):
+        images, labels = torch.as_tensor(images), torch.as_tensor(labels)  # numpy works too
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8, got {images.dtype}")
+        if images.dim() != 4:
+            layout = "(N, H, W, C)" if channels_last_input else "(N, C, H, W)"
+            raise ValueError(f"images must be {layout}, got shape {tuple(images.shape)}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        images = torch.as_tensor(images)
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} must be at least 1")
         if channels_last_input:
             images = images.permute(0, 3, 1, 2)
         self.images = images.contiguous().to(device)
-        self.labels = torch.as_tensor(labels).to(device)
+        self.labels = labels.to(device)
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
 
     def __len__(self) -> int:

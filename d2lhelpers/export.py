@@ -119,6 +119,8 @@ def write(root: Path) -> list[str]:
         nb_rel = nb_path.relative_to(root).as_posix()
         for module_rel, defs in notebook_definitions(nb_path).items():
             module_path = root / module_rel
+            if not module_path.exists():  # a typo in the marker, most likely: check reports it
+                continue
             for _, d in defs:
                 lines = module_path.read_text(encoding="utf-8").splitlines()
                 existing = module_definitions(module_path).get(d.name)

@@ -25,24 +25,32 @@ def in_notebook() -> bool:
 
 
 def to_hwc_array(img: Any) -> np.ndarray:
-    """A PIL image, a CHW/HWC tensor or an HWC/HW array as an array ``imshow`` accepts."""
+    """A PIL image, a CHW/HWC tensor or array, or an HW array as an array ``imshow`` accepts.
+
+    Tensors follow torch's CHW convention when the first axis has 1 or 3 entries; arrays
+    are HWC unless the first axis has 1 or 3 entries and the last does not (then CHW).
+    """
     if hasattr(img, "convert") and hasattr(img, "size"):  # PIL image
+        if img.mode not in ("L", "RGB", "RGBA", "I", "I;16", "F"):  # palette, CMYK, 1-bit, ...
+            img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info
+                              else "RGB")
         return np.asarray(img)
     if isinstance(img, torch.Tensor):
         t = img.detach().cpu()
-        if t.dim() == 3 and t.shape[0] in (1, 3) and t.shape[-1] not in (1, 3):
-            t = t.permute(1, 2, 0)  # CHW -> HWC
-        elif t.dim() == 3 and t.shape[0] in (1, 3) and t.shape[-1] in (1, 3):
-            t = t.permute(1, 2, 0)  # ambiguous tiny image: torch's own CHW convention wins
+        if t.dtype in (torch.float16, torch.bfloat16):  # numpy has no bfloat16
+            t = t.float()
+        if t.dim() == 3 and t.shape[0] in (1, 3):
+            t = t.permute(1, 2, 0)  # CHW -> HWC (an ambiguous tiny image counts as CHW too)
         arr = t.numpy()
     else:
         arr = np.asarray(img)
+        if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3, 4):
+            arr = arr.transpose(1, 2, 0)  # a CHW array -> HWC
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    elif arr.ndim == 3 and arr.shape[0] == 1 and arr.shape[-1] not in (3, 4):
-        arr = arr[0]  # a (1, H, W) grayscale array
-    if arr.ndim not in (2, 3):
-        raise ValueError(f"cannot show an image of shape {arr.shape}; expected HW, HWC or CHW")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
+        raise ValueError(f"cannot show an image of shape {tuple(arr.shape)}; "
+                         "expected HW, HWC or CHW with 1, 3 or 4 channels")
     if arr.dtype.kind == "f":
         arr = np.clip(arr, 0.0, 1.0)
     return arr
@@ -53,6 +61,8 @@ def show_images(imgs: Sequence[Any], num_rows: int, num_cols: int,
     """Show images in a ``num_rows`` x ``num_cols`` grid; returns the flat array of axes."""
     if len(imgs) > num_rows * num_cols:
         raise ValueError(f"{len(imgs)} images do not fit a {num_rows}x{num_cols} grid")
+    if titles is not None and len(titles) > num_rows * num_cols:
+        raise ValueError(f"{len(titles)} titles do not fit a {num_rows}x{num_cols} grid")
     figsize = (num_cols * scale, num_rows * scale)
     _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
     axes = axes.flatten()
@@ -88,6 +98,8 @@ class LivePlot:
 
     def add(self, x: float, ys: Sequence[float | None]) -> None:
         """Append one point per curve (``None`` leaves a gap) and redraw."""
+        if len(ys) != len(self.ys):  # a short list would misalign the curves with ``xs``
+            raise ValueError(f"got {len(ys)} values for {len(self.ys)} curves {self.legend}")
         self.xs.append(x)
         for series, y in zip(self.ys, ys):
             series.append(np.nan if y is None else float(y))

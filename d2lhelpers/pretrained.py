@@ -30,6 +30,8 @@ def untrained_resnet18(mode: str, num_classes: int) -> nn.Module:
     """A randomly initialised ResNet-18 (ImageNet layout) for training from scratch."""
     if mode == "full":
         return torchvision.models.resnet18(num_classes=num_classes)
+    if mode != "demo":
+        raise ValueError(f"mode={mode!r} must be 'demo' or 'full'")
     return ResNet18(num_classes, width=DEMO_WIDTH, stem="imagenet")
 
 
@@ -51,31 +53,37 @@ def demo_source_model(num_epochs: int = 14, seed: int = 0, root: Path | None = N
     """The demo's "pretrained" model and facts about its pretraining (cached on disk).
 
     Trains a quarter-width ResNet-18 on the synthetic shapes source task the first time
-    and caches the weights under ``<data root>/demo/pretrained``; later calls load them.
+    and caches the weights under ``<root>/pretrained`` (default root ``<data root>/demo``,
+    which also holds the source images); later calls load them. The model is returned in
+    eval mode either way, and the caller's random number stream is left untouched, so a
+    notebook gives the same numbers whether or not the cache existed.
     """
     from .demodata import make_shapes_source_demo
     from .train import train_classifier
 
-    folder = (root or data_root() / "demo") / "pretrained"
+    root = Path(root).expanduser() if root is not None else data_root() / "demo"
+    folder = root / "pretrained"
     stem = f"resnet18-w{DEMO_WIDTH}-shapes-e{num_epochs}-s{seed}"
     weights_path, info_path = folder / f"{stem}.pt", folder / f"{stem}.json"
     source = torchvision.datasets.ImageFolder(
-        make_shapes_source_demo() / "train",
+        make_shapes_source_demo(root) / "train",
         transform=v2.Compose([v2.RandomResizedCrop(DEMO_SOURCE_SIZE, scale=(0.5, 1)),
                               v2.RandomHorizontalFlip(), v2.ToImage(),
                               v2.ToDtype(torch.float32, scale=True),
                               v2.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]))
-    net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")
     if weights_path.exists() and info_path.exists():
+        with torch.random.fork_rng(devices=[]):  # building the net must not draw from it
+            net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")
         net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
-        return net, json.loads(info_path.read_text(encoding="utf-8"))
-    torch.manual_seed(seed)
-    net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")  # seeded init
-    loader = data_loader(source, 64, shuffle=True)
-    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
-    history = train_classifier(net, loader, None, nn.CrossEntropyLoss(reduction="none"),
-                               optimizer, num_epochs, devices=[torch.device("cpu")],
-                               plot=False, progress=False, verbose=False)
+        return net.eval(), json.loads(info_path.read_text(encoding="utf-8"))
+    with torch.random.fork_rng(devices=[]):  # seeded CPU training; caller's stream untouched
+        torch.default_generator.manual_seed(seed)
+        net = ResNet18(len(source.classes), width=DEMO_WIDTH, stem="imagenet")  # seeded init
+        loader = data_loader(source, 64, shuffle=True)
+        optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+        history = train_classifier(net, loader, None, nn.CrossEntropyLoss(reduction="none"),
+                                   optimizer, num_epochs, devices=[torch.device("cpu")],
+                                   plot=False, progress=False, verbose=False)
     net.eval()
     info = {"task": f"{len(source.classes)}-class synthetic shapes", "classes": source.classes,
             "images": len(source), "epochs": num_epochs,

@@ -50,9 +50,19 @@ def _jsonable(value: Any) -> Any:
         return _jsonable(value.to_dict(orient="records"))
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy/torch scalar
         return _jsonable(value.item())  # np.float64(nan) must become None too
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) >= 1:  # array, tensor, Series
+        return _jsonable(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):  # NaN/inf are not valid JSON
         return None
     return value
+
+
+def _results_path(section: str, mode: str) -> Path:
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", section or ""):  # no '..', '/', '\\'
+        raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
+    return results_root() / section / f"{mode}.json"
 
 
 def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
@@ -60,10 +70,7 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
                  wall_seconds: float, device: torch.device | str | None = None,
                  extra: dict[str, Any] | None = None) -> Path:
     """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically)."""
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", section or ""):  # no '..', '/', '\\'
-        raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
+    path = _results_path(section, mode)
     record = {
         "section": section, "mode": mode, "device": device_name(device),
         "torch": torch.__version__, "dataset": dataset, "epochs": epochs,
@@ -73,14 +80,14 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
     }
     if extra:
         record["extra"] = extra
-    path = results_root() / section / f"{mode}.json"
-    atomic_write_text(path, json.dumps(_jsonable(record), indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(_jsonable(record), indent=2, ensure_ascii=False, allow_nan=False)
+    atomic_write_text(path, text + "\n")
     return path
 
 
 def load_results(section: str, mode: str) -> dict[str, Any]:
     """Read back what :func:`save_results` wrote."""
-    path = results_root() / section / f"{mode}.json"
+    path = _results_path(section, mode)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the notebook {section} in {mode} mode first")
     return json.loads(path.read_text(encoding="utf-8"))

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from d2lhelpers.fileio import atomic_path, atomic_write_bytes, atomic_write_text
@@ -45,3 +48,12 @@ def test_atomic_write_helpers_create_parents_and_overwrite(tmp_path):
     assert atomic_write_bytes(target, b"\x00\x01") == target
     assert target.read_bytes() == b"\x00\x01"
     assert [p.name for p in target.parent.iterdir()] == ["f.txt"]
+
+
+def test_atomic_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = atomic_write_text(tmp_path / "shared.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # not mkstemp's 0600
