@@ -61,7 +61,8 @@ def test_results_are_saved_under_the_notebook_name(path):
     src = "\n".join("".join(c["source"]) for c in code_cells(load(path)))
     if "train_classifier" not in src:
         pytest.skip("not a training section")
-    assert f'save_results("{path.stem}"' in src, f"{path.name} must save its results as {path.stem}"
+    assert re.search(rf'save_results\(\s*"{re.escape(path.stem)}"', src), \
+        f"{path.name} must save its results as {path.stem}"
 
 
 def test_clean_tool_agrees():
