@@ -81,6 +81,13 @@ def evaluate(net: nn.Module, data_iter: Iterable, device: torch.device | None = 
     return correct / max(count, 1.0)
 
 
+def _map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], out):
+    """Apply ``fn`` to a model output: a tensor or a tuple/list of them (e.g. SSD's)."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_map_tensors(fn, o) for o in out)
+    return fn(out)
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -117,17 +124,24 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
                      scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                      metric: MetricFn = accuracy_counts, checkpoint: str | Path | None = None,
                      log_every: int = 50, plot: bool = True, progress: bool = True,
-                     verbose: bool = True) -> pd.DataFrame:
+                     verbose: bool = True, loss_reduction: str = "sum",
+                     legend: Sequence[str] = ("train loss", "train acc", "test acc")
+                     ) -> pd.DataFrame:
     """Train ``net`` and return one row of metrics per epoch.
 
     ``loss(outputs, y)`` must return one loss per example (``reduction="none"``); the
-    trainer back-propagates their sum, as the textbook does. ``metric`` returns
-    (correct, counted) device tensors. With ``checkpoint`` set, model, optimizer,
+    trainer back-propagates their sum, as the textbook does. ``metric(outputs, y)``
+    returns (correct, counted) device tensors. ``outputs`` may be a tuple of tensors
+    (a detector's anchors, class and box predictions): loss and metric receive it whole.
+    ``loss_reduction="mean"`` back-propagates the batch mean instead (SSD's convention);
+    ``legend`` names the three plotted curves. With ``checkpoint`` set, model, optimizer,
     scheduler, random state and history are saved atomically after every epoch, and a
     later call with the same path resumes after the last finished epoch.
     """
     if num_epochs < 0:
         raise ValueError(f"num_epochs={num_epochs} must be >= 0")
+    if loss_reduction not in ("sum", "mean"):
+        raise ValueError(f"loss_reduction={loss_reduction!r} must be 'sum' or 'mean'")
     devices = list(devices) if devices else visible_devices()
     device = torch.device(devices[0])
     net.to(device)
@@ -152,7 +166,7 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
 
     from .plotting import LivePlot  # matplotlib is only needed when plotting
     live = LivePlot(xlabel="epoch", xlim=(1, max(num_epochs, 1)),
-                    legend=["train loss", "train acc", "test acc"]) if plot else None
+                    legend=list(legend)) if plot else None
     for row in rows:
         if live:
             live.add(row["epoch"], [row["train_loss"], row["train_acc"], row.get("test_acc")])
@@ -170,14 +184,14 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
             optimizer.zero_grad(set_to_none=True)
             with _autocast(device):
                 out = model(X)
-            losses = loss(out.float(), y)
+            losses = loss(_map_tensors(lambda t: t.float(), out), y)  # loss in float32
             if losses.dim() != 1 or losses.shape[0] != y.shape[0]:
                 raise ValueError(
                     f"loss returned shape {tuple(losses.shape)}; it must give one value per "
                     f"example, shape ({y.shape[0]},): use reduction='none'")
-            losses.sum().backward()
+            (losses.sum() if loss_reduction == "sum" else losses.mean()).backward()
             optimizer.step()
-            correct, count = metric(out.detach(), y)
+            correct, count = metric(_map_tensors(torch.Tensor.detach, out), y)
             totals += torch.stack([losses.detach().sum().double(), correct.double(),
                                    count.double(), torch.full((), float(y.shape[0]), device=device,
                                                               dtype=torch.float64)])

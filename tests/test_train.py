@@ -363,3 +363,54 @@ def test_default_workers_with_cuda(monkeypatch, cpus, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(loaders.os, "cpu_count", lambda: cpus)
     assert loaders.default_workers() == expected
+
+
+# ---------------------------------------------------------------- tuple outputs (detectors)
+
+class TwoHeads(nn.Module):
+    """A model returning a tuple, as SSD does: (constant extra, logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return torch.zeros(1), self.lin(x)
+
+
+def test_tuple_outputs_reach_loss_and_metric_whole():
+    torch.manual_seed(0)
+    net = TwoHeads()
+    seen = []
+
+    def loss(out, y):
+        seen.append(type(out))
+        return nn.functional.cross_entropy(out[1], y, reduction="none")
+
+    def metric(out, y):
+        return accuracy_counts(out[1], y)
+
+    data = DataLoader(separable(200), batch_size=20, shuffle=True)
+    history = train_classifier(net, data, data, loss, torch.optim.SGD(net.parameters(), lr=0.5),
+                               5, metric=metric, **QUIET)
+    assert set(seen) == {tuple}
+    assert history["test_acc"].iloc[-1] > 0.95
+
+
+def test_mean_reduction_scales_the_gradient_by_the_batch_size():
+    def one_step(reduction):
+        torch.manual_seed(0)
+        net = nn.Linear(2, 2)
+        X = torch.randn(16, 2)
+        y = (X[:, 0] > 0).long()
+        train_classifier(net, [(X, y)], None, ce(), torch.optim.SGD(net.parameters(), lr=0.1), 1,
+                         loss_reduction=reduction, **QUIET)
+        return net.weight.detach().clone(), nn.Linear(2, 2)
+
+    torch.manual_seed(0)
+    w0 = nn.Linear(2, 2).weight.detach().clone()
+    w_sum, _ = one_step("sum")
+    w_mean, _ = one_step("mean")
+    assert torch.allclose(w_sum - w0, 16 * (w_mean - w0), atol=1e-6)
+    with pytest.raises(ValueError, match="loss_reduction"):
+        train_classifier(nn.Linear(2, 2), [], None, ce(), None, 1, loss_reduction="avg", **QUIET)
