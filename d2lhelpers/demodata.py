@@ -24,7 +24,8 @@ from .paths import data_root
 
 __all__ = [
     "CIFAR10_DEMO_CLASSES", "FOOD_KINDS", "SHAPE_KINDS", "SOURCE_CLASSES",
-    "make_cifar10_demo", "make_hotdog_demo", "make_shapes_source_demo", "render_shape",
+    "make_banana_demo", "make_cifar10_demo", "make_hotdog_demo", "make_shapes_source_demo",
+    "render_banana_scene", "render_shape",
 ]
 
 _VERSION = 1     # bump when the drawings change, so that old caches are not reused
@@ -490,3 +491,160 @@ def make_shapes_source_demo(root: str | os.PathLike | None = None, n_per_class: 
                             lambda kind, rng: render_shape(kind, size, rng), [seed])
 
     return _build_once(target, build) / "shapes-source"
+
+
+# ---------------------------------------------------------------------- banana detection
+# One banana per image for the object-detection sections: a curved, tapering yellow band
+# with a dark stem and a dark tip, randomly placed, scaled, rotated and tinted, drawn over
+# a gradient with texture and clutter (lines, blobs and other shapes, some of them yellow,
+# none of them banana-shaped). Its box is computed from the drawn outline, so it is tight.
+
+_BANANA_VERSION = 1   # bump when the banana scenes change (independent of ``_VERSION``)
+_BANANA_YELLOWS = ((236, 200, 52), (228, 186, 38), (214, 204, 72), (242, 176, 48),
+                   (222, 210, 96))
+_NOT_BANANA = ("circle", "square", "triangle", "cross", "star", "ring", "diamond",
+               "arrow", "heart", "hexagon", "lshape")
+
+
+def _banana_layers(rng: np.random.Generator) -> list[Layer]:
+    """Polygons of one banana in unit coordinates (about 2 wide), in painter's order.
+
+    The body is a band around a circular arc whose half-thickness tapers towards the
+    ends; a darker stripe along the inner side, a stem at one end and a dark tip at the
+    other, sometimes a few brown speckles. Only filled polygons, so that the outline
+    points bound everything drawn.
+    """
+    span = rng.uniform(1.3, 2.1)                       # arc angle in radians
+    r_arc = 1.0 / np.sin(span / 2)                     # the chord is 2 long
+    t = np.linspace(-span / 2, span / 2, 40)
+    normal = np.stack([np.sin(t), -np.cos(t)], 1)      # outward from the arc's centre
+    centre = r_arc * normal + [0, r_arc * np.cos(span / 2)]
+    centre -= [0, centre[:, 1].min() / 2]              # centre the shape vertically
+    u = t / (span / 2)                                 # -1 (tip) .. 1 (stem)
+    half = (rng.uniform(0.17, 0.25) * np.cos(np.pi / 2 * u) ** 0.7 + 0.035) * (1 + 0.12 * u)
+    outer, inner = centre + half[:, None] * normal, centre - half[:, None] * normal
+    body = np.concatenate([outer, inner[::-1]])
+    yellow = _tone(rng, _BANANA_YELLOWS[rng.integers(len(_BANANA_YELLOWS))], 16)
+    shade = tuple(int(v) for v in np.clip(np.multiply(yellow, [0.86, 0.84, 0.7]), 0, 255))
+    stripe = np.concatenate([centre - 0.35 * half[:, None] * normal, inner[::-1]])
+    layers: list[Layer] = [(yellow, body, 0), (shade, stripe[4:-4], 0)]
+
+    tangent = np.array([np.cos(t[-1]), np.sin(t[-1])])
+    n_end, end = normal[-1], centre[-1]
+    w, length = rng.uniform(0.045, 0.065), rng.uniform(0.14, 0.24)
+    stem = np.stack([end - w * n_end, end + w * n_end,
+                     end + length * tangent + 0.75 * w * n_end,
+                     end + length * tangent - 0.75 * w * n_end])
+    layers.append((_tone(rng, (96, 92, 40), 16), stem, 0))
+    tip = _tone(rng, (70, 50, 25), 12)
+    layers.append((tip, _ellipse(*centre[0], 0.045, 0.045, 12), 0))
+    if rng.random() < 0.4:
+        speckle = _tone(rng, (120, 80, 30), 12)
+        for i in rng.integers(8, 32, rng.integers(2, 7)):
+            p = centre[i] + rng.uniform(-0.5, 0.5) * half[i] * normal[i]
+            layers.append((speckle, _ellipse(*p, 0.025, 0.02, 8), 0))
+    return layers
+
+
+def _banana_background(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A gradient (:func:`_background`) plus an optional smooth blotchy texture.
+
+    Backgrounds that are mostly banana-coloured are drawn again, so that the banana
+    stays visible.
+    """
+    for _ in range(10):
+        bg, _ = _background(size, size, rng)
+        if rng.random() < 0.5:   # low-frequency blotches, upsampled from a coarse grid
+            cells = int(rng.integers(3, 9))
+            coarse = rng.normal(0, rng.uniform(15, 40), (cells, cells, 3)).astype(np.float32)
+            bg += np.stack([np.asarray(Image.fromarray(coarse[..., c]).resize(
+                (size, size), Image.BICUBIC)) for c in range(3)], -1)
+        yellowish = np.linalg.norm(bg - _BANANA_YELLOWS[0], axis=-1) < 70
+        if yellowish.mean() < 0.25:
+            break
+    return bg
+
+
+def _distractors(draw: ImageDraw.ImageDraw, size: int, rng: np.random.Generator) -> None:
+    """0-4 filled shapes that are not banana-shaped, in random colours (a third yellow)."""
+    for _ in range(rng.integers(0, 5)):
+        kind = _NOT_BANANA[rng.integers(len(_NOT_BANANA))]
+        if rng.random() < 0.33:
+            colour = _tone(rng, _BANANA_YELLOWS[rng.integers(len(_BANANA_YELLOWS))], 16)
+        else:
+            colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        radius = _SS * size * rng.uniform(0.04, 0.12)
+        a = rng.uniform(0, 2 * np.pi)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * radius
+        centre = _SS * size * rng.uniform(0, 1, 2)
+        draw.polygon((SHAPES[kind] @ rot.T + centre).ravel().tolist(), fill=colour)
+
+
+def render_banana_scene(size: int, rng: np.random.Generator, *, banana: bool = True,
+                        scale: tuple[float, float] = (0.085, 0.17), noise: float = 8.0
+                        ) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Draw one banana on a cluttered background; return ``(RGB image, box)``.
+
+    ``box`` is ``(xmin, ymin, xmax, ymax)`` in pixels: the edges of the smallest pixel
+    rectangle holding every drawn point of the banana (stem and tip included), so the
+    banana covers ``image[ymin:ymax, xmin:xmax]``. The banana's half-length is ``scale``
+    times ``size`` (a box side of about 0.15-0.4 of the image), its rotation is uniform,
+    and it lies wholly inside the image. With ``banana=False`` the same random draws
+    give the same scene without the banana (for tests: what the banana changed).
+    """
+    bg = _banana_background(size, rng)
+    canvas = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8)).resize(
+        (size * _SS, size * _SS), Image.NEAREST)
+    draw = ImageDraw.Draw(canvas)
+    _clutter(draw, size, size, rng)
+    _distractors(draw, size, rng)
+
+    layers = _banana_layers(rng)
+    radius = _SS * size * rng.uniform(*scale)
+    a, stretch = rng.uniform(0, 2 * np.pi), np.exp(rng.uniform(-0.1, 0.1))
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * radius
+    rot = rot @ np.diag([stretch, 1 / stretch])
+    pts = [p @ rot.T for _, p, _ in layers]
+    lo, hi = np.concatenate(pts).min(0), np.concatenate(pts).max(0)
+    margin = _SS                                       # keep one pixel clear of the border
+    offset = rng.uniform(margin - lo, _SS * size - margin - hi)
+    if banana:
+        for (colour, _, _), p in zip(layers, pts):
+            draw.polygon((p + offset).ravel().tolist(), fill=colour)
+    xmin, ymin = (np.floor((lo + offset) / _SS)).astype(int).tolist()
+    xmax, ymax = (np.ceil((hi + offset) / _SS)).astype(int).tolist()
+
+    out = np.asarray(canvas.resize((size, size), Image.LANCZOS, reducing_gap=2.0), dtype=np.float32)
+    out += rng.normal(0, rng.uniform(0, noise), out.shape).astype(np.float32)
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)), (xmin, ymin, xmax, ymax)
+
+
+def make_banana_demo(root: str | os.PathLike | None = None, n_train: int = 500,
+                     n_val: int = 100, size: int = 256, seed: int = 0) -> Path:
+    """A banana detection set in the layout of the real one; return its ``banana-detection`` folder.
+
+    Writes ``banana-detection/bananas_{train,val}/label.csv`` and ``images/<i>.png``
+    (``size`` x ``size`` RGB, one banana each, :func:`render_banana_scene`), with
+    ``label.csv`` holding the columns ``img_name,label,xmin,ymin,xmax,ymax`` (label 0 =
+    banana, box in pixels) like the real set (1000 + 100 images of 256 x 256). The folder
+    is ``<root>/bananas-v<version>-<n_train>x<n_val>-<size>px-seed<seed>/banana-detection``
+    under ``root`` (default ``data_root()/"demo"``).
+    """
+    if n_train < 1 or n_val < 1 or size < 32:
+        raise ValueError(f"need n_train >= 1, n_val >= 1 and size >= 32, got {n_train}, {n_val}, {size}")
+    target = (_demo_root(root)
+              / f"bananas-v{_BANANA_VERSION}-{n_train}x{n_val}-{size}px-seed{seed}")
+
+    def build(tmp: Path) -> None:
+        for s, (split, n) in enumerate([("bananas_train", n_train), ("bananas_val", n_val)]):
+            folder = tmp / "banana-detection" / split
+            (folder / "images").mkdir(parents=True)
+            rng = np.random.default_rng([seed, 100 + s])
+            rows = ["img_name,label,xmin,ymin,xmax,ymax"]
+            for i in range(n):
+                img, (x0, y0, x1, y1) = render_banana_scene(size, rng)
+                _save_png(img, folder / "images" / f"{i}.png")
+                rows.append(f"{i}.png,0,{x0},{y0},{x1},{y1}")
+            (folder / "label.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    return _build_once(target, build) / "banana-detection"

@@ -1,0 +1,174 @@
+"""The banana detection dataset: one banana per image, one box per banana.
+
+The real set (``banana-detection.zip``) holds 1000 training and 100 validation images of
+256 x 256 pixels in ``banana-detection/bananas_{train,val}/``, each folder with
+``images/<i>.png`` and a ``label.csv`` of columns ``img_name,label,xmin,ymin,xmax,ymax``
+(label 0 = banana, box corners in pixels). Demo mode generates a synthetic set in the same
+layout (:func:`~d2lhelpers.demodata.make_banana_demo`); the same reader loads either.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+
+from .demodata import make_banana_demo
+from .loaders import data_loader
+from .mode import resolve_mode
+
+__all__ = ["BANANA_COLUMNS", "BananasDataset", "banana_folder", "load_bananas", "read_bananas"]
+
+BANANA_COLUMNS = ("img_name", "label", "xmin", "ymin", "xmax", "ymax")
+
+
+def _split_dir(data_dir: str | os.PathLike, is_train: bool) -> Path:
+    return Path(data_dir).expanduser() / ("bananas_train" if is_train else "bananas_val")
+
+
+def _read_labels(csv_file: Path) -> pd.DataFrame:
+    """``label.csv`` as a DataFrame, checked: the six columns, numbers, sane boxes."""
+    if not csv_file.is_file():
+        raise FileNotFoundError(
+            f"{csv_file} is missing: a banana-detection split folder holds label.csv "
+            f"(columns {','.join(BANANA_COLUMNS)}) and images/. Use banana_folder('full') "
+            "to download the real set or banana_folder('demo') for the synthetic one.")
+    try:
+        with warnings.catch_warnings():   # rows longer than the header: an error, not a warning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            table = pd.read_csv(csv_file, index_col=False)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError,
+            UnicodeDecodeError) as e:
+        raise ValueError(f"{csv_file} is not a readable CSV file: {e}") from e
+    if tuple(table.columns) != BANANA_COLUMNS:
+        raise ValueError(f"{csv_file} has the columns {','.join(map(str, table.columns))}; "
+                         f"expected {','.join(BANANA_COLUMNS)}")
+    if table.empty:
+        raise ValueError(f"{csv_file} lists no images")
+    numbers = table[list(BANANA_COLUMNS[1:])]
+    bad = [c for c, t in numbers.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+    if bad or numbers.isna().any().any():
+        bad = bad or [c for c in numbers if numbers[c].isna().any()]
+        raise ValueError(f"{csv_file}: the columns {bad} must hold numbers (pixels), "
+                         "with no empty cells")
+    broken = table[(table.xmin >= table.xmax) | (table.ymin >= table.ymax)
+                   | (table[["xmin", "ymin"]] < 0).any(axis=1)]
+    if len(broken):
+        raise ValueError(f"{csv_file}: rows with xmin >= xmax, ymin >= ymax or negative "
+                         f"corners, e.g. image {broken.img_name.iloc[0]!r}")
+    return table
+
+
+def _read_rgb(path: Path) -> torch.Tensor:
+    """The image at ``path`` as a uint8 ``(3, H, W)`` RGB tensor.
+
+    Decoded with Pillow: torchvision 0.29 deprecates its own image decoders
+    (``torchvision.io.decode_image`` warns on every call); the result is the same tensor
+    that ``decode_image(path, mode=ImageReadMode.RGB)`` gives.
+    """
+    try:
+        with Image.open(path) as img:
+            array = np.array(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable image: {e}") from e
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read one split of the banana set: ``(images, targets)``.
+
+    ``data_dir`` is the ``banana-detection`` folder (what :func:`banana_folder` returns).
+    ``images`` is a uint8 tensor ``(N, 3, H, W)`` in the order of ``label.csv``;
+    ``targets`` is float32 ``(N, 1, 5)``: per image one object ``[label, xmin, ymin,
+    xmax, ymax]`` with x divided by the width and y by the height (both 256 in the real
+    set), so corners lie in [0, 1]. A missing or malformed ``label.csv``, a missing image
+    or images of different sizes raise an error naming the file.
+    """
+    folder = _split_dir(data_dir, is_train)
+    csv_file = folder / "label.csv"
+    table = _read_labels(csv_file)
+    images = []
+    for name in table.img_name:
+        path = folder / "images" / str(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: {csv_file} lists it as {name!r}")
+        image = _read_rgb(path)
+        if images and image.shape != images[0].shape:
+            raise ValueError(f"{path} is {tuple(image.shape[1:])} (H, W) but "
+                             f"{folder / 'images' / str(table.img_name.iloc[0])} is "
+                             f"{tuple(images[0].shape[1:])}; all images must have one size")
+        images.append(image)
+    height, width = images[0].shape[1:]
+    too_far = table[(table.xmax > width) | (table.ymax > height)]
+    if len(too_far):
+        raise ValueError(f"{csv_file}: boxes reach beyond the {width}x{height} images, "
+                         f"e.g. image {too_far.img_name.iloc[0]!r}")
+    values = torch.tensor(table[list(BANANA_COLUMNS[1:])].to_numpy(), dtype=torch.float32)
+    values[:, 1:] /= torch.tensor([width, height, width, height], dtype=torch.float32)
+    return torch.stack(images), values.unsqueeze(1)
+
+
+class BananasDataset(Dataset):
+    """One split of the banana set as a Dataset of ``(image, target)`` pairs.
+
+    As in the textbook, ``image`` is a float32 ``(3, H, W)`` tensor with values 0-255
+    (divide by 255 to display it) and ``target`` a float32 ``(1, 5)`` tensor
+    ``[[label, xmin, ymin, xmax, ymax]]`` with corners relative to the image size.
+    All images are read into memory (uint8) when the dataset is made.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike, is_train: bool = True) -> None:
+        self.data_dir, self.is_train = Path(data_dir).expanduser(), is_train
+        self.features, self.labels = read_bananas(self.data_dir, is_train)
+
+    def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.features[idx].float(), self.labels[idx]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __repr__(self) -> str:
+        split = "training" if self.is_train else "validation"
+        h, w = self.features.shape[2:]
+        return f"BananasDataset({len(self)} {split} images of {w}x{h}, from {self.data_dir})"
+
+
+def banana_folder(mode: str, root: str | os.PathLike | None = None, **demo: Any) -> Path:
+    """The ``banana-detection`` folder (holding ``bananas_train/`` and ``bananas_val/``).
+
+    ``mode`` goes through :func:`~d2lhelpers.mode.resolve_mode`. Full mode downloads,
+    SHA-1-verifies and extracts the real set once (under ``root``, default
+    ``data_root()``); without network it raises
+    :class:`~d2lhelpers.download.DownloadError` saying what to do. Demo mode generates
+    the synthetic set (default root ``data_root()/"demo"``); the keyword arguments
+    ``demo`` (``n_train``, ``n_val``, ``size``, ``seed``) go to
+    :func:`~d2lhelpers.demodata.make_banana_demo` and are ignored in full mode, so a
+    notebook can pass its demo preset in both modes.
+    """
+    if resolve_mode(mode) == "full":
+        from .download import download_extract
+        return download_extract("banana-detection",
+                                None if root is None else Path(root).expanduser())
+    return make_banana_demo(root, **demo)
+
+
+def load_bananas(mode: str, batch_size: int, root: str | os.PathLike | None = None,
+                 **demo: Any) -> tuple[DataLoader, DataLoader]:
+    """``(train_iter, val_iter)``: DataLoaders over the training and validation splits.
+
+    The training loader shuffles, the validation loader keeps the file order. Batches are
+    ``(images, targets)`` of shapes ``(batch, 3, H, W)`` (float32, 0-255) and
+    ``(batch, 1, 5)``; in full mode H = W = 256. ``mode``, ``root`` and ``demo`` are as in
+    :func:`banana_folder`.
+    """
+    folder = banana_folder(mode, root, **demo)
+    train_iter = data_loader(BananasDataset(folder, is_train=True), batch_size, shuffle=True)
+    val_iter = data_loader(BananasDataset(folder, is_train=False), batch_size, shuffle=False)
+    return train_iter, val_iter
