@@ -4,12 +4,19 @@ Modules, by what they hold: ``mode`` (demo/full switch, devices), ``paths`` (dat
 results folders), ``download`` (dataset registry, verified downloads, safe extraction),
 ``demodata`` (offline demo datasets in the real on-disk layouts), ``datasets`` (readers),
 ``models`` (ResNet-18 variants), ``pretrained`` (pretrained weights, real or demo),
-``train`` (the trainer), ``plotting``, ``results`` and ``export`` (notebook/package sync).
+``train`` (the trainer), ``plotting``, ``results``, ``export`` (notebook/package sync);
+for detection ``boxes``, ``anchors``, ``banana`` (the banana data set), ``ssd`` (TinySSD)
+and ``detection_metrics`` (mAP).
 """
 __version__ = "0.1.0"
 
+from .anchors import (multibox_detection, multibox_prior, multibox_target, nms, offset_boxes,
+                      offset_inverse)
 from .augment import DeviceBatches, batch_flip_crop
+from .banana import BananasDataset, banana_folder, load_bananas, read_bananas
+from .boxes import bbox_to_rect, box_center_to_corner, box_corner_to_center, box_iou, show_bboxes
 from .datasets import CIFAR10Pickles, hotdog_folder, load_cifar10
+from .detection_metrics import detections_to_preds, mean_average_precision
 from .download import DATASETS, DownloadError, download, download_extract
 from .loaders import data_loader
 from .mode import choose, default_device, devices, resolve_mode

@@ -59,6 +59,7 @@ def _check_labels(labels: torch.Tensor) -> None:
 
 # ---------------------------------------------------------------- generating anchors
 
+# export: chapters/04-anchor-boxes.ipynb
 def multibox_prior(data: torch.Tensor, sizes: Sequence[float],
                    ratios: Sequence[float]) -> torch.Tensor:
     """Anchor boxes centred on every pixel of ``data`` (a tensor ``(..., h, w)``).
@@ -99,6 +100,7 @@ def multibox_prior(data: torch.Tensor, sizes: Sequence[float],
 
 # ---------------------------------------------------------------- labelling anchors
 
+# export: chapters/04-anchor-boxes.ipynb
 def _greedy_assign(iou: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Assign boxes (columns) to anchors (rows) of a batch of IoU matrices ``(b, a, m)``.
 
@@ -131,6 +133,7 @@ def _greedy_assign(iou: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     return anchors_bbox_map
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def assign_anchor_to_bbox(ground_truth: torch.Tensor, anchors: torch.Tensor,
                           device: torch.device | str | None = None,
                           iou_threshold: float = 0.5) -> torch.Tensor:
@@ -155,6 +158,7 @@ def assign_anchor_to_bbox(ground_truth: torch.Tensor, anchors: torch.Tensor,
     return result.to(device) if device is not None else result
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def assign_anchor_to_bbox_loop(ground_truth: torch.Tensor, anchors: torch.Tensor,
                                device: torch.device | str | None = None,
                                iou_threshold: float = 0.5) -> torch.Tensor:
@@ -188,6 +192,7 @@ def assign_anchor_to_bbox_loop(ground_truth: torch.Tensor, anchors: torch.Tensor
     return anchors_bbox_map
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
                  eps: float = 1e-6) -> torch.Tensor:
     """Offsets of boxes relative to anchors, the regression target of a detector.
@@ -202,6 +207,7 @@ def offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
     return _offset_boxes(anchors, assigned_bb, eps)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def _offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
                   eps: float = 1e-6) -> torch.Tensor:
     c_anc = _corner_to_center(anchors)
@@ -211,6 +217,7 @@ def _offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
     return torch.cat((offset_xy, offset_wh), dim=-1)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.Tensor:
     """Boxes (corner form) from anchors and predicted offsets: the inverse of
     ``offset_boxes`` (up to its ``eps``). Shapes ``(..., 4)``, broadcast."""
@@ -219,6 +226,7 @@ def offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.T
     return _offset_inverse(anchors, offset_preds)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def _offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.Tensor:
     anc = _corner_to_center(anchors)
     pred_xy = offset_preds[..., :2] * anc[..., 2:] / 10 + anc[..., :2]
@@ -226,6 +234,7 @@ def _offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.
     return box_center_to_corner(torch.cat((pred_xy, pred_wh), dim=-1))
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def multibox_target(anchors: torch.Tensor, labels: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Training targets of a batch: offsets, offset mask and class of every anchor.
@@ -291,12 +300,14 @@ def multibox_target_loop(anchors: torch.Tensor, labels: torch.Tensor
 
 # ---------------------------------------------------------------- predicting boxes
 
+# export: chapters/04-anchor-boxes.ipynb
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Non-maximum suppression (torchvision's compiled kernel): indices of the kept
     ``(n, 4)`` boxes, by decreasing score. The version every later section uses."""
     return torchvision.ops.nms(boxes, scores, iou_threshold)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def nms_loop(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Non-maximum suppression as a Python loop (the textbook's, for teaching).
 
@@ -324,6 +335,7 @@ def nms_loop(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) ->
     return torch.tensor(keep, dtype=torch.long, device=boxes.device)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def multibox_detection(cls_probs: torch.Tensor, offset_preds: torch.Tensor,
                        anchors: torch.Tensor, nms_threshold: float = 0.5,
                        pos_threshold: float = 0.009999999) -> torch.Tensor:

@@ -44,12 +44,14 @@ def check_corner_boxes(boxes: torch.Tensor, name: str = "boxes") -> None:
             "(convert centre-form boxes with box_center_to_corner first)")
 
 
+# export: chapters/03-bounding-boxes.ipynb
 def box_corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
     """Convert ``(x1, y1, x2, y2)`` boxes to ``(cx, cy, w, h)``; shape ``(..., 4)`` kept."""
     check_corner_boxes(boxes)
     return _corner_to_center(boxes)
 
 
+# export: chapters/03-bounding-boxes.ipynb
 def _corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
     x1, y1, x2, y2 = boxes.unbind(-1)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -57,6 +59,7 @@ def _corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
     return torch.stack((cx, cy, w, h), dim=-1)
 
 
+# export: chapters/03-bounding-boxes.ipynb
 def box_center_to_corner(boxes: torch.Tensor) -> torch.Tensor:
     """Convert ``(cx, cy, w, h)`` boxes to ``(x1, y1, x2, y2)``; shape ``(..., 4)`` kept."""
     _check_last_dim(boxes, "boxes")
@@ -66,6 +69,7 @@ def box_center_to_corner(boxes: torch.Tensor) -> torch.Tensor:
     return torch.stack((x1, y1, x2, y2), dim=-1)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     """Intersection over union of every box in ``boxes1`` with every box in ``boxes2``.
 
@@ -81,6 +85,7 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     return _box_iou(boxes1, boxes2)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def _box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     """``box_iou`` without input checks (for callers that checked once already)."""
     def area(boxes):
@@ -100,6 +105,7 @@ def _box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     return inter / union
 
 
+# export: chapters/03-bounding-boxes.ipynb
 def bbox_to_rect(bbox: Sequence[float] | torch.Tensor, color: Any) -> patches.Rectangle:
     """A matplotlib rectangle (outline only) for one corner-form box ``(x1, y1, x2, y2)``."""
     x1, y1, x2, y2 = (float(v) for v in bbox)

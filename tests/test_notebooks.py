@@ -38,12 +38,18 @@ def test_name_and_kernel(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_outputs_stripped_except_checked_cells(path):
+    checked = 0
     for i, cell in enumerate(code_cells(load(path))):
         src = "".join(cell["source"])
-        assert cell["execution_count"] is None, f"{path.name} code cell {i} keeps an execution count"
         if CHECK_MARKER in src:
+            # nbval skips comparing a cell whose execution_count is None ("unrun"), so checked
+            # cells keep a count: 1, 2, ... in order
+            checked += 1
             assert cell["outputs"], f"{path.name} code cell {i} is checked but has no stored output"
+            assert cell["execution_count"] == checked, \
+                f"{path.name} code cell {i}: execution_count should be {checked} (make clean-notebooks)"
         else:
+            assert cell["execution_count"] is None, f"{path.name} code cell {i} keeps an execution count"
             assert not cell["outputs"], f"{path.name} code cell {i} keeps outputs"
 
 

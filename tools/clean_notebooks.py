@@ -21,18 +21,23 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 def clean(nb: dict) -> dict:
     """Return a cleaned copy of a notebook dict."""
     nb = json.loads(json.dumps(nb))
+    checked = 0
     for cell in nb["cells"]:
         for key in CELL_KEYS_DROPPED:
             cell.get("metadata", {}).pop(key, None)
         if cell["cell_type"] != "code":
             continue
-        cell["execution_count"] = None
         if CHECK_MARKER in "".join(cell["source"]):
+            # nbval treats a cell without an execution count as never run and refuses to
+            # compare it, so checked cells are numbered 1, 2, ... (stable across runs)
+            checked += 1
+            cell["execution_count"] = checked
             for out in cell.get("outputs", []):
                 if "execution_count" in out:
-                    out["execution_count"] = None
+                    out["execution_count"] = checked
                 out.get("metadata", {}).pop("execution", None)
         else:
+            cell["execution_count"] = None
             cell["outputs"] = []
     for key in NB_KEYS_DROPPED:
         nb["metadata"].pop(key, None)
