@@ -80,6 +80,7 @@ def _read_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
+# export: chapters/06-banana-dataset.ipynb
 def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Read one split of the banana set: ``(images, targets)``.
@@ -115,6 +116,7 @@ def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
     return torch.stack(images), values.unsqueeze(1)
 
 
+# export: chapters/06-banana-dataset.ipynb
 class BananasDataset(Dataset):
     """One split of the banana set as a Dataset of ``(image, target)`` pairs.
 
@@ -159,6 +161,7 @@ def banana_folder(mode: str, root: str | os.PathLike | None = None, **demo: Any)
     return make_banana_demo(root, **demo)
 
 
+# export: chapters/06-banana-dataset.ipynb
 def load_bananas(mode: str, batch_size: int, root: str | os.PathLike | None = None,
                  **demo: Any) -> tuple[DataLoader, DataLoader]:
     """``(train_iter, val_iter)``: DataLoaders over the training and validation splits.
