@@ -5,8 +5,8 @@ results folders), ``download`` (dataset registry, verified downloads, safe extra
 ``demodata`` (offline demo datasets in the real on-disk layouts), ``datasets`` (readers),
 ``models`` (ResNet-18 variants), ``pretrained`` (pretrained weights, real or demo),
 ``train`` (the trainer), ``plotting``, ``results``, ``export`` (notebook/package sync);
-for detection ``boxes``, ``anchors``, ``banana`` (the banana data set), ``ssd`` (TinySSD)
-and ``detection_metrics`` (mAP).
+for detection ``boxes``, ``anchors``, ``banana`` (the banana data set), ``ssd`` (TinySSD),
+``detection_metrics`` (mAP) and ``rcnn`` (RoI pooling, torchvision's Faster R-CNN on bananas).
 """
 __version__ = "0.1.0"
 
@@ -23,5 +23,7 @@ from .mode import choose, default_device, devices, resolve_mode
 from .models import ResNet18, Residual, resnet18_cifar, xavier_init_
 from .plotting import LivePlot, show_images
 from .pretrained import demo_source_model, pretrained_resnet18, untrained_resnet18
+from .rcnn import (evaluate_detector, fasterrcnn_banana, predict_detector, roi_pool, rpn_proposals,
+                   to_detection_targets, train_detector)
 from .results import load_results, save_results
 from .train import accuracy_counts, evaluate, train_classifier

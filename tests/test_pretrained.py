@@ -70,24 +70,9 @@ def test_pretrained_rejects_unknown_mode(mode, monkeypatch):
         pretrained_resnet18(mode)
 
 
-def fake_hub(monkeypatch, result):
-    """Replace the network fetch behind ``ResNet18_Weights.get_state_dict``."""
-    calls = []
-
-    def load_state_dict_from_url(url, *args, **kwargs):
-        calls.append(url)
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    import torchvision.models._api as api
-    monkeypatch.setattr(api, "load_state_dict_from_url", load_state_dict_from_url)
-    return calls
-
-
-def test_pretrained_full_without_network_raises_download_error(monkeypatch, tmp_path):
+def test_pretrained_full_without_network_raises_download_error(monkeypatch, tmp_path, fake_hub):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    calls = fake_hub(monkeypatch, urllib.error.URLError("no network in tests"))
+    calls = fake_hub(urllib.error.URLError("no network in tests"))
     with pytest.raises(DownloadError) as caught:
         pretrained_resnet18("full")
     url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
@@ -97,10 +82,10 @@ def test_pretrained_full_without_network_raises_download_error(monkeypatch, tmp_
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in message
 
 
-def test_pretrained_full_loads_the_imagenet_state_dict(monkeypatch):
+def test_pretrained_full_loads_the_imagenet_state_dict(fake_hub):
     torch.manual_seed(1)
     state = torchvision.models.resnet18().state_dict()
-    calls = fake_hub(monkeypatch, state)
+    calls = fake_hub(state)
     net = pretrained_resnet18("full")
     assert calls == [torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url]
     assert type(net) is torchvision.models.ResNet and net.fc.out_features == 1000

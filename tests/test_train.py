@@ -308,35 +308,23 @@ def test_evaluate_accuracy_value():
 
 # ---------------------------------------------------------------- host syncs
 
-SYNC_METHODS = ["tolist", "item", "cpu", "__bool__", "__float__", "__int__"]
-
-
-def _count_syncs(monkeypatch, n_batches: int, log_every: int, epochs: int = 2) -> int:
+def _count_syncs(count_host_syncs, n_batches: int, log_every: int, epochs: int = 2) -> int:
     torch.manual_seed(0)
     net = nn.Linear(2, 2)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     X = torch.randn(8 * n_batches, 2)
     train = [(X[i:i + 8], (X[i:i + 8, 0] > 0).long()) for i in range(0, len(X), 8)]
     test = [(X[:8], (X[:8, 0] > 0).long())]
-    calls = {"n": 0}
-    with monkeypatch.context() as m:
-        for name in SYNC_METHODS:
-            original = getattr(torch.Tensor, name)
-
-            def counting(self, *args, _original=original, **kwargs):
-                calls["n"] += 1
-                return _original(self, *args, **kwargs)
-            m.setattr(torch.Tensor, name, counting)
-        train_classifier(net, train, test, ce(), opt, epochs, log_every=log_every, **QUIET)
-    return calls["n"]
+    return count_host_syncs(train_classifier, net, train, test, ce(), opt, epochs,
+                            log_every=log_every, **QUIET)
 
 
-def test_no_host_sync_per_batch(monkeypatch):
-    few = _count_syncs(monkeypatch, n_batches=4, log_every=1000)
-    many = _count_syncs(monkeypatch, n_batches=40, log_every=1000)
+def test_no_host_sync_per_batch(count_host_syncs):
+    few = _count_syncs(count_host_syncs, n_batches=4, log_every=1000)
+    many = _count_syncs(count_host_syncs, n_batches=40, log_every=1000)
     assert 1 <= few <= 2 * 3  # a couple of read-backs per epoch (epoch end, evaluation)
     assert many == few  # independent of the number of batches
-    logged = _count_syncs(monkeypatch, n_batches=40, log_every=10)
+    logged = _count_syncs(count_host_syncs, n_batches=40, log_every=10)
     assert logged - many == 2 * (40 // 10)  # plus one per log_every batches
 
 
