@@ -11,13 +11,23 @@ DATA_DIR ?= $(CURDIR)/data
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.d2l-installed
 # Demo mode, no progress bars in stored outputs, a non-interactive matplotlib backend.
-RUN_ENV := D2L_MODE=demo D2L_DATA_DIR=$(DATA_DIR) TQDM_DISABLE=1 MPLBACKEND=Agg PATH=$(CURDIR)/$(VENV)/bin:$$PATH
+# OMP_WAIT_POLICY=passive: idle torch threads sleep instead of spinning, so DataLoader workers
+# and other processes on a small machine are not starved.
+RUN_ENV := D2L_MODE=demo D2L_DATA_DIR=$(DATA_DIR) TQDM_DISABLE=1 MPLBACKEND=Agg OMP_WAIT_POLICY=passive PATH=$(CURDIR)/$(VENV)/bin:$$PATH
+# The notebooks are executed once (nbval, demo mode) into this folder; the book is built
+# from the executed copies. `make book EXECUTED=_build/executed/full` builds from a full run.
+DEMO_EXECUTED := _build/executed/demo
+EXECUTED ?=
+NBVAL := $(PY) -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
-.PHONY: help install test unit notebooks book lab bench clean-notebooks check-notebooks clean
+.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks clean
 
 help:
-	@echo "make test   install what is missing, run unit tests and every notebook (demo mode)"
+	@echo "make test   install what is missing, run unit tests, every notebook (demo mode, nbval),"
+	@echo "            build the book from those runs and check every page in headless Chromium"
 	@echo "make book   install what is missing, execute every notebook (demo) and build _build/html"
+	@echo "make full   execute every notebook in full mode (GPU + network) into _build/executed/full"
+	@echo "make book EXECUTED=_build/executed/full   build the book from those, without re-running"
 	@echo "make bench  run the benchmarks"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make clean-notebooks  strip outputs except '# NBVAL_CHECK_OUTPUT' cells"
@@ -30,19 +40,46 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -r requirements.txt -e .
 	touch $@
 
+# unit tests, then every notebook under nbval (kept executed), the book from those, and the
+# browser check of the built pages
 test: $(STAMP)
-	$(RUN_ENV) $(PY) -m pytest tests chapters --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 -p no:cacheprovider
+	$(RUN_ENV) $(PY) -m pytest tests -p no:cacheprovider
+	$(MAKE) --no-print-directory notebooks
+	$(RUN_ENV) $(PY) tools/build_book.py --executed $(DEMO_EXECUTED)
+	$(MAKE) --no-print-directory browsers
+	$(PY) tools/check_book.py
+
+# Debian's Chromium, its driver and a CJK font (so screenshots show the Chinese text, not
+# boxes), for the browser check (tools/check_book.py)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+browsers:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && \
+		[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; else \
+		echo "installing Debian's $(BROWSER_PACKAGES) (browser check)"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); fi
+
+# every notebook in full mode (CUDA GPU and network; fails fast naming what is missing),
+# resumable; FORCE=1 starts over. Then: make book EXECUTED=_build/executed/full
+full: $(STAMP)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tools/run_full.py $(if $(FORCE),--force)
 
 unit: $(STAMP)
-	$(RUN_ENV) $(PY) -m pytest tests
+	$(RUN_ENV) $(PY) -m pytest tests -p no:cacheprovider
 
 notebooks: $(STAMP)
-	$(RUN_ENV) $(PY) -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+	rm -rf $(DEMO_EXECUTED)
+	$(RUN_ENV) D2L_EXECUTED_DIR=$(CURDIR)/$(DEMO_EXECUTED) $(NBVAL)
+	@echo "demo wall time per notebook (s):" && cat $(DEMO_EXECUTED)/timings.json
 
 book: $(STAMP)
-	$(RUN_ENV) $(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going
-	@test -f _build/html/index.html && echo "book: _build/html/index.html"
+ifeq ($(EXECUTED),)
+	$(MAKE) --no-print-directory notebooks
+	$(RUN_ENV) $(PY) tools/build_book.py --executed $(DEMO_EXECUTED)
+else
+	$(RUN_ENV) $(PY) tools/build_book.py --executed $(EXECUTED) --how "make full"
+endif
 
 lab: $(STAMP)
 	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install jupyterlab

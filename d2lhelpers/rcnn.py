@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -21,7 +22,8 @@ from torch import nn
 
 from .detection_metrics import mean_average_precision
 from .mode import default_device, resolve_mode
-from .train import TrainingDiverged, _autocast, _sync
+from .train import (TrainingDiverged, _autocast, _load_checkpoint, _save_checkpoint, _sync,
+                    auto_checkpoint)
 
 __all__ = ["LOSS_NAMES", "roi_pool", "to_detection_targets", "fasterrcnn_banana",
            "train_detector", "predict_detector", "rpn_proposals", "evaluate_detector",
@@ -159,7 +161,7 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
                    num_epochs: int, device: torch.device | str | None = None,
                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                    warmup_iters: int = 0, pixel_max: float = 255.0, plot: bool = True,
-                   verbose: bool = True) -> pd.DataFrame:
+                   verbose: bool = True, checkpoint: str | Path | None = None) -> pd.DataFrame:
     """Train a torchvision detector on batches ``(images, labels)`` of the banana loader.
 
     ``images`` are ``(b, 3, H, W)`` with values 0..``pixel_max`` (divided by it here),
@@ -171,7 +173,8 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     ``warmup_iters`` > 0 ramps the learning rate up linearly from 1/1000 over the first
     iterations (as torchvision's detection recipe does). Examples per second are timed
     over each whole epoch with CUDA synchronised at its ends. A NaN or infinite loss
-    raises :class:`~d2lhelpers.train.TrainingDiverged`.
+    raises :class:`~d2lhelpers.train.TrainingDiverged`. ``checkpoint`` works as in
+    :func:`~d2lhelpers.train.train_classifier` (saved after every epoch, resumed from).
 
     Returns one row per epoch: ``epoch``, ``train_loss`` (the summed loss, averaged over
     images), the four parts in :data:`LOSS_NAMES`, ``examples_per_sec`` and
@@ -187,8 +190,17 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     from .plotting import LivePlot
     live = LivePlot(xlabel="epoch", legend=["train loss", "RPN loss", "RoI head loss"],
                     xlim=(1, max(num_epochs, 1))) if plot else None
-    rows, step = [], 0
-    for epoch in range(num_epochs):
+    checkpoint = Path(checkpoint) if checkpoint else auto_checkpoint()
+    rows, start_epoch = [], 0
+    if checkpoint is not None and checkpoint.exists():
+        rows, start_epoch = _load_checkpoint(checkpoint, model, optimizer, scheduler, verbose)
+    step = start_epoch * len(train_iter) if hasattr(train_iter, "__len__") else 0
+    if live:
+        for row in rows:
+            live.add(row["epoch"], [row["train_loss"],
+                                    row["loss_objectness"] + row["loss_rpn_box_reg"],
+                                    row["loss_classifier"] + row["loss_box_reg"]])
+    for epoch in range(start_epoch, num_epochs):
         model.train()
         totals = torch.zeros(1 + len(LOSS_NAMES), dtype=torch.float64, device=device)
         examples, batch = 0, -1
@@ -225,6 +237,8 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
         rows.append({"epoch": epoch + 1, "train_loss": means[0],
                      **dict(zip(LOSS_NAMES, means[1:])),
                      "examples_per_sec": examples / seconds, "epoch_seconds": seconds})
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, rows, epoch + 1)
         if live:  # the total, then the two stages: RPN and RoI head (class + box)
             parts = dict(zip(LOSS_NAMES, means[1:]))
             live.add(epoch + 1, [means[0], parts["loss_objectness"] + parts["loss_rpn_box_reg"],

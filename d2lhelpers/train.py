@@ -8,6 +8,7 @@ over the whole training part of each epoch, with CUDA synchronised at its bounda
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -109,6 +110,24 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+_training_runs = itertools.count(1)
+
+
+def auto_checkpoint() -> Path | None:
+    """The checkpoint of this training run when a ``make full`` run asked for them, else None.
+
+    ``tools/run_full.py`` sets ``D2L_CHECKPOINT_DIR`` and ``D2L_NOTEBOOK`` for each notebook;
+    the k-th training run in the notebook's kernel then checkpoints to
+    ``$D2L_CHECKPOINT_DIR/<notebook>/run-<k>.pt``. A notebook runs its trainings in the
+    same order every time, so launching the run again resumes each one where it stopped
+    (finished ones are loaded, not retrained).
+    """
+    root, notebook = os.environ.get("D2L_CHECKPOINT_DIR"), os.environ.get("D2L_NOTEBOOK")
+    if not root or not notebook:
+        return None
+    return Path(root) / notebook / f"run-{next(_training_runs)}.pt"
+
+
 def _check_finite(loss_sum: float, epoch: int, batch: int, checkpoint: Path | None) -> None:
     if not math.isfinite(loss_sum):
         where = (f"the last good checkpoint is {checkpoint}" if checkpoint and checkpoint.exists()
@@ -136,7 +155,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
     ``loss_reduction="mean"`` back-propagates the batch mean instead (SSD's convention);
     ``legend`` names the three plotted curves. With ``checkpoint`` set, model, optimizer,
     scheduler, random state and history are saved atomically after every epoch, and a
-    later call with the same path resumes after the last finished epoch.
+    later call with the same path resumes after the last finished epoch; without it, a
+    ``make full`` run picks one (:func:`auto_checkpoint`).
     """
     if num_epochs < 0:
         raise ValueError(f"num_epochs={num_epochs} must be >= 0")
@@ -149,20 +169,11 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
         net.to(memory_format=torch.channels_last)
     model = nn.DataParallel(net, device_ids=devices) if len(devices) > 1 else net
 
-    checkpoint = Path(checkpoint) if checkpoint else None
+    checkpoint = Path(checkpoint) if checkpoint else auto_checkpoint()
     rows: list[dict] = []
     start_epoch = 0
     if checkpoint is not None and checkpoint.exists():
-        # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
-        rows, start_epoch = state["history"], state["epoch"]
-        if verbose:
-            print(f"resumed from {checkpoint} after epoch {start_epoch}")
+        rows, start_epoch = _load_checkpoint(checkpoint, net, optimizer, scheduler, verbose)
 
     from .plotting import LivePlot  # matplotlib is only needed when plotting
     live = LivePlot(xlabel="epoch", xlim=(1, max(num_epochs, 1)),
@@ -240,6 +251,21 @@ def _progress(train_iter: Iterable, epoch: int, num_epochs: int, enabled: bool):
     from tqdm.auto import tqdm
     total = len(train_iter) if hasattr(train_iter, "__len__") else None
     return tqdm(train_iter, total=total, desc=f"epoch {epoch + 1}/{num_epochs}", leave=False)
+
+
+def _load_checkpoint(path: Path, net: nn.Module, optimizer, scheduler, verbose: bool
+                     ) -> tuple[list[dict], int]:
+    """Restore what :func:`_save_checkpoint` wrote; returns (history rows, finished epochs)."""
+    # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    _unwrap(net).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    _set_rng_state(state["rng"])
+    if verbose:
+        print(f"resumed from {path} after epoch {state['epoch']}")
+    return state["history"], state["epoch"]
 
 
 def _save_checkpoint(path: Path, net: nn.Module, optimizer, scheduler, rows, epoch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import urllib.error
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -296,3 +297,34 @@ def test_rpn_proposals_are_in_input_image_pixels():
     for p, r in zip(proposals, raw):
         assert torch.allclose(p, r * back, atol=1e-4)
         assert p.min() >= 0 and p[:, 0::2].max() <= 48 + 1e-4 and p[:, 1::2].max() <= 32 + 1e-4
+
+
+def test_train_detector_checkpoint_resumes_after_the_last_epoch(tmp_path):
+    ckpt = tmp_path / "det.pt"
+    data = batches([0.5, 0.25], [2, 2])
+    torch.manual_seed(0)
+    straight = StubDetector()
+    opt = torch.optim.SGD(straight.parameters(), lr=0.1, momentum=0.9)
+    full = train_detector(straight, data, opt, 3, **QUIET)
+
+    model = StubDetector()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_detector(model, data, opt, 2, checkpoint=ckpt, **QUIET)  # stops after epoch 2
+    model = StubDetector()  # a new kernel: fresh objects, the checkpoint restores them
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    resumed = train_detector(model, data, opt, 3, checkpoint=ckpt, **QUIET)
+    assert resumed["epoch"].tolist() == [1, 2, 3]
+    assert torch.allclose(model.weight, straight.weight)
+    cols = ["train_loss", *LOSS_NAMES]
+    assert np.allclose(resumed[cols].to_numpy(), full[cols].to_numpy())
+
+
+def test_train_detector_checkpoints_itself_under_make_full(tmp_path, monkeypatch):
+    import d2lhelpers.train as train
+    monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+    monkeypatch.setenv("D2L_NOTEBOOK", "08-rcnn")
+    monkeypatch.setattr(train, "_training_runs", __import__("itertools").count(1))
+    model = StubDetector()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_detector(model, batches([0.5], [2]), opt, 1, **QUIET)
+    assert (tmp_path / "ckpt" / "08-rcnn" / "run-1.pt").exists()

@@ -402,3 +402,30 @@ def test_mean_reduction_scales_the_gradient_by_the_batch_size():
     assert torch.allclose(w_sum - w0, 16 * (w_mean - w0), atol=1e-6)
     with pytest.raises(ValueError, match="loss_reduction"):
         train_classifier(nn.Linear(2, 2), [], None, ce(), None, 1, loss_reduction="avg", **QUIET)
+
+
+def test_make_full_runs_get_numbered_checkpoints_and_resume(tmp_path, monkeypatch):
+    import itertools
+
+    import d2lhelpers.train as train
+    monkeypatch.setattr(train, "_training_runs", itertools.count(1))
+    monkeypatch.delenv("D2L_CHECKPOINT_DIR", raising=False)
+    assert train.auto_checkpoint() is None  # not under make full: no checkpoints
+    monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("D2L_NOTEBOOK", "02-fine-tuning")
+    torch.manual_seed(0)
+    X = torch.randn(32, 2)
+    data = [(X[i:i + 8], (X[i:i + 8, 0] > 0).long()) for i in range(0, 32, 8)]
+    net = nn.Linear(2, 2)
+    train_classifier(net, data, None, ce(), torch.optim.SGD(net.parameters(), lr=0.1), 2, **QUIET)
+    train_classifier(net, data, None, ce(), torch.optim.SGD(net.parameters(), lr=0.1), 1, **QUIET)
+    runs = sorted(p.name for p in (tmp_path / "02-fine-tuning").iterdir())
+    assert runs == ["run-1.pt", "run-2.pt"]  # one per training run, in call order
+    # a relaunched notebook: the same call order finds run-1 finished and does not retrain
+    monkeypatch.setattr(train, "_training_runs", itertools.count(1))
+    again = nn.Linear(2, 2)
+    history = train_classifier(again, data, None, ce(), torch.optim.SGD(again.parameters(), lr=0.1),
+                               2, **QUIET)
+    assert history["epoch"].tolist() == [1, 2]
+    assert torch.equal(again.weight, torch.load(tmp_path / "02-fine-tuning" / "run-1.pt",
+                                                weights_only=False)["model"]["weight"])

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Strip notebooks for git: outputs only in cells marked ``# NBVAL_CHECK_OUTPUT``.
 
-Also clears execution counts and the run-time metadata that nbclient/papermill add, and
-sets the kernelspec to ``python3``. ``--check`` changes nothing and exits 1 when a
+Also clears execution counts and the run-time metadata that nbclient/papermill add, sets
+the kernelspec to ``python3``, and puts the Colab setup cell first (``tools/colab.py``). ``--check`` changes nothing and exits 1 when a
 notebook is not clean (the test suite runs it).
 """
 from __future__ import annotations
@@ -12,15 +12,18 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import colab  # noqa: E402  (tools/colab.py)
+
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 CELL_KEYS_DROPPED = ("execution", "papermill", "collapsed", "scrolled", "ExecuteTime")
 NB_KEYS_DROPPED = ("papermill", "widgets", "toc", "varInspector")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def clean(nb: dict) -> dict:
-    """Return a cleaned copy of a notebook dict."""
-    nb = json.loads(json.dumps(nb))
+def clean(nb: dict, repository: tuple[str, str] | None = None) -> dict:
+    """Return a cleaned copy of a notebook dict (``repository``: Colab's (url, branch))."""
+    nb = colab.apply(json.loads(json.dumps(nb)), *(repository or colab.repository()))
     checked = 0
     for cell in nb["cells"]:
         for key in CELL_KEYS_DROPPED:
@@ -56,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report, change nothing")
     args = parser.parse_args(argv)
     dirty = []
+    repository = colab.repository()
     for path in args.notebooks:
         text = path.read_text(encoding="utf-8")
-        cleaned = dumps(clean(json.loads(text)))
+        cleaned = dumps(clean(json.loads(text), repository))
         if cleaned != text:
             dirty.append(path)
             if not args.check:

@@ -1,0 +1,177 @@
+"""The build tools: results page, book staging checks, Colab setup cell, make full's runner."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_book  # noqa: E402
+import colab  # noqa: E402
+import results_page  # noqa: E402
+import run_full  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+# ---------------------------------------------------------------- results page
+
+def write_run(root: Path, section: str, mode: str, **metrics) -> None:
+    (root / section).mkdir(parents=True, exist_ok=True)
+    record = {"section": section, "mode": mode, "device": "cpu (test)", "dataset": "d",
+              "epochs": 3, "metrics": metrics, "examples_per_sec": 12.5, "wall_seconds": 61.0,
+              "git_commit": "abcdef1234567890", "date": "2026-11-23T10:00:00+00:00"}
+    (root / section / f"{mode}.json").write_text(json.dumps(record))
+
+
+def test_results_page_puts_demo_full_and_reference_side_by_side(tmp_path):
+    write_run(tmp_path, "02-fine-tuning", "demo", finetune_test_acc=0.86, history=[1, 2],
+              nested={"a": 0.5, "label": "x"})
+    write_run(tmp_path, "02-fine-tuning", "full", finetune_test_acc=0.9321)
+    (tmp_path / "reference.yml").write_text(
+        "02-fine-tuning:\n  source: the textbook\n  metrics:\n    finetune_test_acc: 0.94\n"
+        "07-ssd:\n  source: t\n  metrics:\n    class_err: 3.27e-3\n")
+    page = results_page.render(tmp_path)
+    assert "| `finetune_test_acc` | 0.860 | 0.932 | 0.940 |" in page
+    assert "| `nested.a` | 0.500 | — | — |" in page  # nested numbers flattened, text and lists not
+    assert "history" not in page and "label" not in page
+    assert "| `class_err` | — | — | 0.00327 |" in page  # a reference with no run yet
+    assert "commit abcdef123456" in page and "12.5 examples/s" in page and "wall time 61 s" in page
+    assert "- **full**: no run recorded yet" in page  # 07-ssd has no full run
+
+
+def test_results_page_names_a_broken_results_file(tmp_path):
+    (tmp_path / "01-x").mkdir()
+    (tmp_path / "01-x" / "demo.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"01-x/demo.json is not valid JSON"):
+        results_page.render(tmp_path)
+
+
+def test_results_template_has_the_marker():
+    page = results_page.fill((ROOT / "results.md").read_text(encoding="utf-8"), "TABLES")
+    assert "TABLES" in page and results_page.MARKER not in page
+    with pytest.raises(ValueError, match="marker"):
+        results_page.fill("# no marker", "TABLES")
+
+
+# ---------------------------------------------------------------- book staging
+
+def notebook(cells: list[tuple[str, str]], **meta) -> dict:
+    return {"cells": [{"cell_type": t, "metadata": {}, "source": s, "outputs": [],
+                       "execution_count": None} if t == "code" else
+                      {"cell_type": t, "metadata": {}, "source": s} for t, s in cells],
+            "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_build_book_accepts_a_complete_run_and_refuses_stale_failed_or_missing(tmp_path):
+    src, done = tmp_path / "01-a.ipynb", tmp_path / "done" / "01-a.ipynb"
+    done.parent.mkdir()
+    cells = [("markdown", "# A"), ("code", "x = 1")]
+    src.write_text(json.dumps(notebook(cells)))
+    with pytest.raises(SystemExit, match="2"):
+        build_book.check_executed(src, done, "make notebooks")  # missing
+    ran = notebook(cells)
+    ran["cells"].insert(1, {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+                            "source": 'mode = "full"', "outputs": [], "execution_count": 1})
+    done.write_text(json.dumps(ran))
+    build_book.check_executed(src, done, "make notebooks")  # papermill's cell is allowed
+    done.write_text(json.dumps(notebook([("markdown", "# A"), ("code", "x = 2")])))
+    with pytest.raises(SystemExit):
+        build_book.check_executed(src, done, "make notebooks")  # stale
+    done.write_text(json.dumps(notebook(cells, d2l={"failed": True})))
+    with pytest.raises(SystemExit):
+        build_book.check_executed(src, done, "make notebooks")  # failed
+
+
+def test_toc_files_lists_every_page_in_order():
+    files = build_book.toc_files(ROOT / "_toc.yml")
+    assert files[0] == "index"
+    chapters = [f for f in files if f.startswith("chapters/")]
+    assert chapters == sorted(chapters) == [f"chapters/{p.stem}" for p in NOTEBOOKS]
+
+
+# ---------------------------------------------------------------- Colab
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_starts_with_the_colab_setup_cell(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = nb["cells"][0]
+    assert first["cell_type"] == "code" and first.get("id") == colab.CELL_ID
+    assert "".join(first["source"]) == colab.setup_cell_source(*colab.repository())
+    assert "remove-cell" in first["metadata"].get("tags", [])  # hidden in the book
+    assert nb["metadata"]["accelerator"] == "GPU"  # Colab opens it on a GPU runtime
+    assert nb["metadata"]["colab"]["gpuType"]
+
+
+def run_setup_cell(modules: dict) -> list:
+    """Execute the setup cell with a fake ``sys.modules`` and ``subprocess.run``."""
+    import builtins
+    calls = []
+    fakes = {"sys": types.SimpleNamespace(modules=modules, executable="/py"),
+             "subprocess": types.SimpleNamespace(run=lambda *a, **k: calls.append((a, k)))}
+
+    def fake_import(name, *args, **kwargs):
+        return fakes[name] if name in fakes else builtins.__import__(name, *args, **kwargs)
+    namespace = {"__builtins__": {**vars(builtins), "__import__": fake_import}}
+    exec(compile(colab.setup_cell_source("https://example.org/book", "dev"), "setup", "exec"),
+         namespace)
+    return calls
+
+
+def test_setup_cell_does_nothing_outside_colab_and_installs_inside():
+    assert run_setup_cell({"sys": sys}) == []
+    calls = run_setup_cell({"google.colab": object()})
+    assert len(calls) == 1
+    (cmd,), kwargs = calls[0]
+    assert cmd[:4] == ["/py", "-m", "pip", "install"] and kwargs == {"check": True}
+    assert cmd[-1] == "d2lhelpers @ git+https://example.org/book@dev"
+    assert not any(part.startswith("torch") for part in cmd)  # Colab's torch is kept
+
+
+def test_repository_must_be_configured(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\n")
+    with pytest.raises(ValueError, match="repository.url"):
+        colab.repository(config)
+
+
+# ---------------------------------------------------------------- make full
+
+def test_make_full_fails_fast_naming_what_is_missing():
+    env = {"PATH": str(Path(sys.executable).parent), "D2L_DATA_URL": "http://127.0.0.1:9/",
+           "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "run_full.py")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "a CUDA GPU" in out.stderr
+    assert "http://127.0.0.1:9/" in out.stderr and "D2L_DATA_URL" in out.stderr
+    assert "running" not in out.stdout  # nothing was executed
+
+
+def test_make_full_stops_at_the_first_failure_naming_notebook_and_cell(tmp_path, monkeypatch, capsys):
+    import papermill as pm
+    ran = []
+
+    def execute_notebook(src, dest, **kwargs):
+        ran.append(Path(src).stem)
+        if len(ran) == 2:
+            raise pm.PapermillExecutionError(cell_index=7, exec_count=5, source="x", ename="OSError",
+                                             evalue="disk full", traceback=[])
+        Path(dest).write_text(Path(src).read_text(encoding="utf-8"))
+
+    monkeypatch.setattr(pm, "execute_notebook", execute_notebook)
+    code = run_full.main(["--no-preflight", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and len(ran) == 2
+    assert f"{NOTEBOOKS[1].stem}: FAILED in code cell 5" in err and "OSError: disk full" in err
+    ran.clear()  # launched again: the finished notebook is skipped, the failed one re-run
+    monkeypatch.setattr(pm, "execute_notebook", lambda src, dest, **kw: (
+        ran.append(Path(src).stem), Path(dest).write_text(Path(src).read_text(encoding="utf-8"))))
+    assert run_full.main(["--no-preflight", "--out", str(tmp_path)]) == 0
+    assert ran == [p.stem for p in NOTEBOOKS[1:]]
+    assert "done earlier, skipped" in capsys.readouterr().out

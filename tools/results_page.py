@@ -1,0 +1,148 @@
+"""The results page (结果汇总): demo, full and reference figures side by side.
+
+Generated from ``results/<section>/<mode>.json`` (written by each training notebook with
+``d2lhelpers.save_results``) and ``results/reference.yml`` (the spec's published figures);
+nothing in the tables is typed in by hand. ``tools/build_book.py`` calls :func:`render`
+and puts the tables into ``results.md`` at the marker line.
+
+Usage: ``python tools/results_page.py`` prints the tables (Markdown).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "<!-- results-tables -->"
+MODES = ("demo", "full")
+
+
+def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric metrics, nested dicts flattened to dotted names; lists and text left out."""
+    flat = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            flat[name] = float(value)
+        elif isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+    return flat
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.4g}"
+    if value == 0 or abs(value) >= 1e-2:
+        return f"{value:.3f}"
+    return f"{value:.3g}"
+
+
+def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
+    """``{section: {mode: record}}`` for every results file present."""
+    runs: dict[str, dict[str, dict]] = {}
+    for path in sorted(results_dir.glob("*/*.json")):
+        if path.stem not in MODES or path.parent.name == "bench":
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}); delete it and run its notebook "
+                             "again") from err
+        runs.setdefault(path.parent.name, {})[path.stem] = record
+    return runs
+
+
+def _short_commit(commit: str | None) -> str:
+    if not commit:
+        return "?"
+    dirty = commit.endswith("-dirty")  # uncommitted changes in the tree that ran it
+    return commit.removesuffix("-dirty")[:12] + (" (with uncommitted changes)" if dirty else "")
+
+
+def provenance(record: dict) -> str:
+    parts = [f"mode {record.get('mode')}", f"device {record.get('device')}",
+             f"date {str(record.get('date', '?'))[:16].replace('T', ' ')}",
+             f"commit {_short_commit(record.get('git_commit'))}"]
+    if record.get("epochs") is not None:
+        parts.append(f"{record['epochs']} epochs")
+    if record.get("examples_per_sec"):
+        parts.append(f"{record['examples_per_sec']:.1f} examples/s")
+    if record.get("wall_seconds") is not None:
+        parts.append(f"wall time {record['wall_seconds']:.0f} s")
+    parts.append(f"data: {record.get('dataset')}")
+    return "; ".join(parts)
+
+
+def render(results_dir: Path = ROOT / "results") -> str:
+    """Markdown: one table per training section, then the provenance of each run."""
+    reference_path = results_dir / "reference.yml"
+    references = (yaml.safe_load(reference_path.read_text(encoding="utf-8")) or {}
+                  if reference_path.exists() else {})
+    runs = load_runs(results_dir)
+    sections = sorted(set(runs) | set(references))
+    if not sections:
+        return "*还没有结果文件：先运行笔记本（`make book` 或 `make full`）。*\n"
+    out = []
+    for section in sections:
+        modes = runs.get(section, {})
+        ref = references.get(section, {})
+        values = {m: flatten(modes[m].get("metrics", {})) for m in modes}
+        ref_values = {k: float(v) for k, v in (ref.get("metrics") or {}).items()}
+        names = list(dict.fromkeys([*ref_values, *(k for m in MODES for k in values.get(m, {}))]))
+        out.append(f"### {section}\n")
+        out.append("| metric | demo | full | reference |")
+        out.append("|---|---|---|---|")
+        for name in names:
+            cells = [fmt(values.get(m, {}).get(name)) for m in MODES]
+            out.append(f"| `{name}` | {cells[0]} | {cells[1]} | {fmt(ref_values.get(name))} |")
+        out.append("")
+        for mode in MODES:
+            if mode in modes:
+                out.append(f"- **{mode}**: {provenance(modes[mode])}")
+            else:
+                out.append(f"- **{mode}**: no run recorded yet")
+        out.append(f"- **reference**: {ref.get('source', 'none published')}")
+        out.append("")
+    return "\n".join(out)
+
+
+def render_timings(executed_dir: Path) -> str:
+    """Markdown table of each notebook's wall time in the run the book was built from."""
+    path = executed_dir / "timings.json"
+    if not path.exists():
+        return ""
+    timings = json.loads(path.read_text(encoding="utf-8"))
+    import platform
+    import torch
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)")
+    out = ["### 各节的运行时间\n",
+           f"构建本书网页时各笔记本的执行时间（秒，不含启动内核），运行于 {device}：\n",
+           "| 笔记本 | 秒 |", "|---|---|"]
+    out += [f"| {name} | {seconds:.1f} |" for name, seconds in timings.items()]
+    out.append(f"| 合计 | {sum(timings.values()):.1f} |")
+    return "\n".join(out) + "\n"
+
+
+def fill(template: str, tables: str) -> str:
+    """Put ``tables`` into ``template`` at the marker line."""
+    if MARKER not in template:
+        raise ValueError(f"results.md has no marker line {MARKER!r} for the generated tables")
+    return template.replace(MARKER, tables)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
