@@ -88,6 +88,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(RUN_ENV) $(PY) benchmarks/augmentation.py
 	$(RUN_ENV) $(PY) benchmarks/detection.py
+	$(RUN_ENV) $(PY) benchmarks/segmentation.py
 
 clean-notebooks: $(STAMP)
 	$(PY) tools/clean_notebooks.py chapters/*.ipynb
