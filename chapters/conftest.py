@@ -12,7 +12,6 @@ build refuses it.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from d2lhelpers.fileio import atomic_write_text
+from d2lhelpers.results import record_timing
 
 _runs: dict[str, dict] = {}
 
@@ -96,8 +96,5 @@ def _write(path: str, run: dict) -> None:
     import nbformat
     name = Path(path).name
     atomic_write_text(out_dir / name, nbformat.writes(nb))
-    timings_path = out_dir / "timings.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    timings[Path(path).stem] = round(seconds, 1)
-    atomic_write_text(timings_path, json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
+    record_timing(out_dir, Path(path).stem, seconds)
     print(f"\n[executed] {name}: {seconds:.1f} s -> {out_dir / name}")

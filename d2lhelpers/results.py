@@ -91,3 +91,16 @@ def load_results(section: str, mode: str) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the notebook {section} in {mode} mode first")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def record_timing(folder: str | Path, notebook: str, seconds: float) -> Path:
+    """Add ``notebook``'s wall time to ``folder/timings.json`` (sorted, written atomically).
+
+    The notebook runners (nbval's plugin in ``chapters/conftest.py`` and ``make full``)
+    keep one such file next to the executed notebooks; the results page shows it.
+    """
+    path = Path(folder) / "timings.json"
+    timings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    timings[notebook] = round(seconds, 1)
+    atomic_write_text(path, json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
+    return path

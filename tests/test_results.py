@@ -273,3 +273,15 @@ def test_device_name():
     assert device_name(torch.device("cpu")) == device_name("cpu")
     assert f"{torch.get_num_threads()} threads" in device_name("cpu")
     assert isinstance(device_name(), str)
+
+
+def test_record_timing_merges_rounds_and_sorts(tmp_path):
+    import json
+
+    from d2lhelpers.results import record_timing
+    record_timing(tmp_path, "07-ssd", 38.44)
+    path = record_timing(tmp_path, "01-image-augmentation", 56.46)
+    record_timing(tmp_path, "07-ssd", 40.0)  # a re-run replaces its own entry only
+    text = path.read_text(encoding="utf-8")
+    assert json.loads(text) == {"01-image-augmentation": 56.5, "07-ssd": 40.0}
+    assert text.index("01-image") < text.index("07-ssd")

@@ -14,7 +14,6 @@ notebooks without executing them again.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from build_book import BookError, check_executed, toc_files  # noqa: E402
 
-from d2lhelpers.fileio import atomic_write_text  # noqa: E402
+from d2lhelpers.results import record_timing  # noqa: E402
 
 WEIGHTS_URL = "https://download.pytorch.org/models/"
 
@@ -128,10 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     os.environ[k] = v
         seconds = time.perf_counter() - tic
-        timings_path = out / "timings.json"
-        timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-        timings[src.stem] = round(seconds, 1)
-        atomic_write_text(timings_path, json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
+        record_timing(out, src.stem, seconds)
         print(f"{prefix}: ok, {seconds:.0f} s -> {dest}", flush=True)
     print(f"all {total} notebooks executed in {args.mode} mode into {out}; build the book with "
           f"make book EXECUTED={os.path.relpath(out, ROOT)}")
