@@ -20,7 +20,7 @@ from .anchors import (multibox_detection, multibox_prior, multibox_target, nms, 
 from .augment import DeviceBatches, batch_flip_crop
 from .banana import BananasDataset, banana_folder, load_bananas, read_bananas
 from .boxes import bbox_to_rect, box_center_to_corner, box_corner_to_center, box_iou, show_bboxes
-from .datasets import CIFAR10Pickles, hotdog_folder, load_cifar10
+from .datasets import CIFAR10Pickles, hotdog_folder, load_cifar10, read_rgb
 from .detection_metrics import detections_to_preds, mean_average_precision
 from .download import DATASETS, DownloadError, download, download_extract
 from .fcn import (bilinear_kernel, confusion_matrix, evaluate_segmentation, fcn_resnet18,

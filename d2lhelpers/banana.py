@@ -13,12 +13,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
+from .datasets import read_rgb
 from .demodata import make_banana_demo
 from .loaders import data_loader
 from .mode import resolve_mode
@@ -65,21 +64,6 @@ def _read_labels(csv_file: Path) -> pd.DataFrame:
     return table
 
 
-def _read_rgb(path: Path) -> torch.Tensor:
-    """The image at ``path`` as a uint8 ``(3, H, W)`` RGB tensor.
-
-    Decoded with Pillow: torchvision 0.29 deprecates its own image decoders
-    (``torchvision.io.decode_image`` warns on every call); the result is the same tensor
-    that ``decode_image(path, mode=ImageReadMode.RGB)`` gives.
-    """
-    try:
-        with Image.open(path) as img:
-            array = np.array(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable image: {e}") from e
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
-
-
 # export: chapters/06-banana-dataset.ipynb
 def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,7 +84,7 @@ def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
         path = folder / "images" / str(name)
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: {csv_file} lists it as {name!r}")
-        image = _read_rgb(path)
+        image = read_rgb(path)
         if images and image.shape != images[0].shape:
             raise ValueError(f"{path} is {tuple(image.shape[1:])} (H, W) but "
                              f"{folder / 'images' / str(table.img_name.iloc[0])} is "

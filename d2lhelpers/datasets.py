@@ -11,14 +11,33 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 import torchvision
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .demodata import make_cifar10_demo, make_hotdog_demo
 from .mode import resolve_mode
 from .paths import data_root
 
-__all__ = ["CIFAR10Pickles", "hotdog_folder", "load_cifar10"]
+__all__ = ["CIFAR10Pickles", "hotdog_folder", "load_cifar10", "read_rgb"]
+
+
+def read_rgb(path: str | os.PathLike) -> torch.Tensor:
+    """The image at ``path`` as a uint8 RGB tensor ``(3, H, W)`` (banana and VOC readers).
+
+    Decoded with Pillow: torchvision 0.29 deprecates its own image decoders
+    (``torchvision.io.decode_image`` warns on every call); the result is the same tensor
+    that ``decode_image(path, mode=ImageReadMode.RGB)`` gives. An unreadable file is a
+    ValueError naming it.
+    """
+    try:
+        with Image.open(path) as img:
+            array = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable image: {e}") from e
+    # HWC -> CHW copied by numpy: torch's multi-threaded copy costs more than it saves
+    # on images this small, and a loader worker should use one core anyway
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
 class CIFAR10Pickles(torchvision.datasets.VisionDataset):

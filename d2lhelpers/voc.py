@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from .datasets import read_rgb
 from .demodata import SHAPES, _build_once, _demo_root
 from .loaders import data_loader
 from .mode import resolve_mode
@@ -34,7 +35,7 @@ from .mode import resolve_mode
 __all__ = [
     "VOC_CLASSES", "VOC_COLORMAP", "VOC_MEAN", "VOC_PALETTE", "VOC_STD", "VOC_VOID_COLOR",
     "VOID_INDEX", "VOCSegDataset", "label2image", "load_voc", "make_voc_demo",
-    "read_voc_example", "read_voc_image", "read_voc_label", "voc_colormap2label",
+    "read_voc_example", "read_voc_label", "voc_colormap2label",
     "voc_folder", "voc_label_indices", "voc_normalize", "voc_palette", "voc_split",
 ]
 
@@ -143,18 +144,6 @@ def _not_palette(path: Path, mode: str) -> ValueError:
         "colours must be converted first (voc_label_indices maps colours to classes).")
 
 
-def read_voc_image(path: str | os.PathLike) -> torch.Tensor:
-    """The photo at ``path`` as a uint8 RGB tensor ``(3, H, W)``."""
-    try:
-        with Image.open(path) as img:
-            array = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable image: {e}") from e
-    # HWC -> CHW copied by numpy: torch's multi-threaded copy costs more than it saves
-    # on images this small, and a loader worker should use one core anyway
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
-
-
 # export: chapters/09-semantic-segmentation.ipynb
 def read_voc_label(path: str | os.PathLike) -> torch.Tensor:
     """The label PNG at ``path`` as class indices: a uint8 tensor ``(H, W)``, void = 255.
@@ -181,7 +170,7 @@ def read_voc_label(path: str | os.PathLike) -> torch.Tensor:
 def read_voc_example(voc_dir: str | os.PathLike, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode example ``name``: ``(image (3, H, W) uint8, label (H, W) uint8)``."""
     image_path, label_path = _paths(Path(voc_dir).expanduser(), name)
-    image, label = read_voc_image(image_path), read_voc_label(label_path)
+    image, label = read_rgb(image_path), read_voc_label(label_path)
     if image.shape[1:] != label.shape:
         raise ValueError(f"{label_path} is {tuple(label.shape)} (H, W) but {image_path} is "
                          f"{tuple(image.shape[1:])}; an image and its label must be the same size")
