@@ -66,14 +66,22 @@ def crop_size(text: str) -> tuple[int, int]:
 
 # ------------------------------------------------------------------- inside a child process
 
-def peak_rss_bytes() -> int:
-    """The process's peak resident set size so far (VmHWM; ru_maxrss where there is no /proc)."""
+def _proc_status_bytes(field: str) -> int | None:
+    """A memory figure of this process from /proc/self/status (None where there is none)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024  # the file gives kB
     except OSError:
         pass
+    return None
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident set size so far (VmHWM; ru_maxrss where there is no /proc)."""
+    peak = _proc_status_bytes("VmHWM")
+    if peak is not None:
+        return peak
     import resource
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
@@ -81,13 +89,8 @@ def peak_rss_bytes() -> int:
 
 def rss_bytes() -> int:
     """The process's resident set size now (VmRSS; the peak where there is no /proc)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return peak_rss_bytes()
+    rss = _proc_status_bytes("VmRSS")
+    return rss if rss is not None else peak_rss_bytes()
 
 
 def reset_peak_rss() -> bool:
