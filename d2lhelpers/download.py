@@ -1,7 +1,7 @@
 """Download, verify and safely unpack the book's datasets and pretrained weights.
 
-Every dataset is a single archive named in :data:`DATASETS` together with its SHA-1.
-Files are cached under :func:`~d2lhelpers.paths.data_root` (``$D2L_DATA_DIR``); a
+Every dataset is a single archive named in :data:`DATASETS` together with its SHA-1
+(and, where its publisher gives one, its MD5). Files are cached under :func:`~d2lhelpers.paths.data_root` (``$D2L_DATA_DIR``); a
 cached file whose SHA-1 matches is used without touching the network.  A failed
 download never leaves a partial file behind, and every failure raises a
 :class:`DownloadError` whose message tells a beginner how to get going anyway
@@ -42,6 +42,8 @@ __all__ = [
     "extract",
     "pretrained_state_dict",
     "register",
+    "file_url",
+    "hashsum",
     "sha1sum",
 ]
 
@@ -79,6 +81,8 @@ class DatasetInfo:
 
     ``file`` is the archive's name on the server and in the cache, ``kind`` is
     ``"zip"`` or ``"tar"``, and ``folder`` is the top-level folder it extracts to.
+    ``url`` is the folder it is served from when that is not the book's mirror
+    (:data:`DATA_URL`); ``md5``, when given, is checked as well as ``sha1``.
     """
 
     name: str
@@ -86,12 +90,21 @@ class DatasetInfo:
     sha1: str
     kind: str
     folder: str
+    url: str | None = None
+    md5: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind={self.kind!r} is not one of {KINDS}")
-        if len(self.sha1) != 40 or any(c not in "0123456789abcdef" for c in self.sha1):
-            raise ValueError(f"{self.name}: sha1={self.sha1!r} is not 40 lower-case hex digits")
+        for algorithm, digits in (("sha1", 40), ("md5", 32)):
+            value = getattr(self, algorithm)
+            if value is None and algorithm == "md5":
+                continue
+            if len(value) != digits or any(c not in "0123456789abcdef" for c in value):
+                raise ValueError(f"{self.name}: {algorithm}={value!r} is not {digits} "
+                                 "lower-case hex digits")
+        if self.url is not None and not self.url.endswith("/"):
+            raise ValueError(f"{self.name}: url={self.url!r} must end with '/' (a folder)")
 
 
 DATASETS: dict[str, DatasetInfo] = {}
@@ -104,6 +117,11 @@ def register(info: DatasetInfo) -> DatasetInfo:
 
 
 for _info in (
+    # CIFAR-10 from its own site (its python version); the MD5 is the one its authors
+    # publish (and torchvision checks), the SHA-1 the one other projects publish
+    DatasetInfo("cifar10", "cifar-10-python.tar.gz",
+                "874905e36347c8536514d0a26261acf3bff89bc7", "tar", "cifar-10-batches-py",
+                url="https://www.cs.toronto.edu/~kriz/", md5="c58f30108f718f92721af3b95e74349a"),
     DatasetInfo("hotdog", "hotdog.zip",
                 "fba480ffa8aa7e0febbb511d181409f899b9baa5", "zip", "hotdog"),
     DatasetInfo("banana-detection", "banana-detection.zip",
@@ -127,13 +145,35 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def sha1sum(path: str | os.PathLike) -> str:
-    """The SHA-1 hex digest of the file at ``path``, read in chunks."""
-    digest = hashlib.sha1()
+def file_url(info: DatasetInfo) -> str:
+    """Where ``info``'s file is fetched from: ``$D2L_DATA_URL`` (a mirror of every file)
+    when set, else the dataset's own ``url``, else the book's mirror."""
+    mirror = os.environ.get("D2L_DATA_URL", "").strip()
+    return (base_url() if mirror else info.url or DATA_URL) + info.file
+
+
+def hashsum(path: str | os.PathLike, algorithm: str = "sha1") -> str:
+    """The hex digest (``"sha1"``, ``"md5"``, ...) of the file at ``path``, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha1sum(path: str | os.PathLike) -> str:
+    """The SHA-1 hex digest of the file at ``path``."""
+    return hashsum(path, "sha1")
+
+
+def _mismatch(path: Path, info: DatasetInfo) -> str | None:
+    """What is wrong with the file at ``path`` ("SHA-1 ...", "MD5 ..."), or None."""
+    actual = sha1sum(path)
+    if actual != info.sha1:
+        return f"SHA-1 {actual}, expected {info.sha1}"
+    if info.md5 is not None and (actual := hashsum(path, "md5")) != info.md5:
+        return f"MD5 {actual}, expected {info.md5}"
+    return None
 
 
 # --------------------------------------------------------------------------- errors
@@ -212,26 +252,25 @@ def download(name: str, root: str | os.PathLike | None = None, *,
     """Return the local path of dataset ``name``'s archive, downloading it if needed.
 
     The file lives at ``(root or data_root()) / info.file``.  When it is already
-    there with the right SHA-1 the network is not touched.  Otherwise it is fetched
-    from ``base_url() + info.file`` into a temporary file that is renamed into place
-    only once its SHA-1 matches; any failure raises :class:`DownloadError` and leaves
+    there with the right SHA-1 (and MD5, when registered) the network is not touched.
+    Otherwise it is fetched from :func:`file_url` into a temporary file that is renamed
+    into place only once its checksums match; any failure raises :class:`DownloadError` and leaves
     no partial file behind.
     """
     info = _lookup(name)
     target = (Path(root).expanduser() if root is not None else data_root()) / info.file
     if target.is_file():
-        actual = sha1sum(target)
-        if actual == info.sha1:
+        problem = _mismatch(target, info)
+        if problem is None:
             return target
-        warnings.warn(f"{target} has SHA-1 {actual}, expected {info.sha1}; "
-                      "downloading it again", stacklevel=2)
-    url = base_url() + info.file
+        warnings.warn(f"{target} has {problem}; downloading it again", stacklevel=2)
+    url = file_url(info)
     try:
         with atomic_path(target) as tmp:
             _fetch(url, tmp, timeout, desc=info.file)
-            actual = sha1sum(tmp)
-            if actual != info.sha1:
-                raise _TransferError(f"the downloaded file has SHA-1 {actual}, "
+            problem = _mismatch(tmp, info)
+            if problem is not None:
+                raise _TransferError(f"the downloaded file has {problem}, "
                                      "so it is damaged or a different file")
     except _TRANSFER_ERRORS as exc:
         raise _download_error(f"dataset {name!r}", url, target, exc,

@@ -1,4 +1,8 @@
-"""Demo/full mode resolution and device selection."""
+"""Demo/full mode resolution and device selection.
+
+The one mode rule: every function of the book that takes a ``mode`` accepts ``"auto"``,
+``"demo"`` and ``"full"`` and resolves it with :func:`resolve_mode`.
+"""
 from __future__ import annotations
 
 import os
@@ -36,15 +40,14 @@ def resolve_mode(mode: str = "auto") -> str:
 
 def choose(mode: str, presets: Mapping[str, Mapping[str, Any]],
            overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The preset of ``mode`` (already resolved) with ``overrides`` applied.
+    """The preset of ``mode`` (resolved by :func:`resolve_mode`) with ``overrides`` applied.
 
     Unknown override keys are an error, so a typo cannot be silently ignored.
     """
     missing = [m for m in MODES if m not in presets]
     if missing:
         raise KeyError(f"presets lack the {missing} preset(s)")
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} must be resolved first (use resolve_mode)")
+    mode = resolve_mode(mode)
     config = dict(presets[mode])
     unknown = sorted(set(overrides or {}) - set(config))
     if unknown:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_root", "project_root", "results_root"]
+__all__ = ["data_root", "demo_root", "project_root", "results_root"]
 
 
 def data_root() -> Path:
@@ -13,6 +13,11 @@ def data_root() -> Path:
     root = Path(env).expanduser() if env else Path.home() / ".cache" / "d2l-cv"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def demo_root(root: str | os.PathLike | None = None) -> Path:
+    """Where demo data and demo weights are generated: ``root``, else ``data_root()/"demo"``."""
+    return Path(root).expanduser() if root is not None else data_root() / "demo"
 
 
 def project_root(start: str | os.PathLike | None = None) -> Path | None:

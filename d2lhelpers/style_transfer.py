@@ -17,28 +17,29 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 import torchvision
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from torch import nn
 from torchvision.transforms import v2
 
+from .download import pretrained_state_dict
+from .mode import resolve_mode
+from .pretrained import IMAGENET_MEAN, IMAGENET_STD
+from .train import DeviceTimer, Precision, check_finite
+
 __all__ = [
-    "CONTENT_LAYERS", "CONTENT_WEIGHT", "DEMO_VGG_WIDTH", "RGB_MEAN", "RGB_STD", "STYLE_LAYERS",
-    "STYLE_WEIGHT", "SynthesisResult", "SynthesizedImage", "TV_WEIGHT", "VGG19_CONFIG",
-    "compute_loss", "content_loss", "demo_vgg19_features", "extract_features", "feature_net",
-    "get_inits", "gram", "layer_names", "load_image", "make_style_painting", "postprocess",
-    "preprocess", "style_loss", "synthesize", "tv_loss", "vgg19_features",
+    "CONTENT_LAYERS", "CONTENT_WEIGHT", "DEMO_VGG_WIDTH", "STYLE_LAYERS", "STYLE_WEIGHT",
+    "SynthesisResult", "SynthesizedImage", "TV_WEIGHT", "VGG19_CONFIG", "compute_loss",
+    "content_loss", "demo_vgg19_features", "extract_features", "feature_net", "get_inits",
+    "gram", "layer_names", "load_image", "postprocess", "preprocess", "style_loss",
+    "synthesize", "tv_loss", "vgg19_features",
 ]
 
-RGB_MEAN = torch.tensor([0.485, 0.456, 0.406])
-RGB_STD = torch.tensor([0.229, 0.224, 0.225])
 STYLE_LAYERS = [0, 5, 10, 19, 28]    # conv1_1, conv2_1, conv3_1, conv4_1, conv5_1
 CONTENT_LAYERS = [25]                # conv4_4, the last convolution of the fourth block
 CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1, 1e4, 10
@@ -63,58 +64,12 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise ValueError(f"{path} is not a readable image: {e}") from e
 
 
-def make_style_painting(height: int = 300, width: int = 450, seed: int = 0,
-                        strokes: int | None = None) -> Image.Image:
-    """A synthetic "painting" of swirling brush strokes: the demo's style image.
-
-    Curved strokes follow a smooth random flow field, in night-sky blues with bands of
-    yellow and orange, drawn at twice the size and downsampled. Deterministic in ``seed``;
-    nothing is downloaded.
-    """
-    if height < 8 or width < 8:
-        raise ValueError(f"height={height} and width={width} must be at least 8 pixels")
-    rng = np.random.default_rng(seed)
-    ss = 2                                           # supersampling factor
-    H, W, side = height * ss, width * ss, max(height, width) * ss
-    blues = np.array([(20, 40, 110), (35, 75, 160), (70, 120, 200), (120, 170, 225)], float)
-    warm = np.array([(240, 200, 60), (250, 150, 40), (235, 230, 195)], float)
-    dark = np.array([(15, 30, 70), (25, 60, 50)], float)
-    waves = rng.uniform(1.5, 5, (4, 2)), rng.uniform(0, 2 * np.pi, 4), rng.uniform(0.6, 1.6, 4)
-    bands = rng.uniform(0.8, 2.5, (3, 2)), rng.uniform(0, 2 * np.pi, 3)
-
-    def flow(x: float, y: float) -> float:           # stroke direction at (x, y), radians
-        k, phase, amp = waves
-        return float(sum(a * np.sin(2 * np.pi * (kx * x + ky * y) + p)
-                         for (kx, ky), p, a in zip(k, phase, amp)))
-
-    def warmth(x: float, y: float) -> float:         # > 0.3: a warm band
-        k, phase = bands
-        return float(np.mean([np.sin(2 * np.pi * (kx * x + ky * y) + p)
-                              for (kx, ky), p in zip(k, phase)]))
-
-    canvas = Image.new("RGB", (W, H), tuple(int(c) for c in blues[1]))
-    draw = ImageDraw.Draw(canvas)
-    for _ in range(strokes or height * width // 50):
-        x, y = rng.uniform(0, W), rng.uniform(0, H)
-        v = warmth(x / side, y / side)
-        palette = warm if v > 0.3 else dark if v < -0.55 else blues
-        colour = np.clip(palette[rng.integers(len(palette))] + rng.normal(0, 12, 3), 0, 255)
-        points, step = [(x, y)], ss * rng.uniform(2, 4)
-        for _ in range(rng.integers(6, 16)):
-            angle = flow(x / side, y / side)
-            x, y = x + step * np.cos(angle), y + step * np.sin(angle)
-            points.append((x, y))
-        draw.line(points, fill=tuple(int(c) for c in colour),
-                  width=max(1, int(ss * rng.uniform(2, 5))), joint="curve")
-    return canvas.resize((width, height), Image.LANCZOS)
-
-
 # export: chapters/12-style-transfer.ipynb
 def preprocess(img: Image.Image, image_shape: tuple[int, int]) -> torch.Tensor:
     """A PIL image -> a normalised ``(1, 3, h, w)`` tensor, ``image_shape = (h, w)``."""
     transforms = v2.Compose([v2.Resize(image_shape, antialias=True), v2.ToImage(),
                              v2.ToDtype(torch.float32, scale=True),
-                             v2.Normalize(RGB_MEAN.tolist(), RGB_STD.tolist())])
+                             v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
     return transforms(img).unsqueeze(0)
 
 
@@ -122,7 +77,8 @@ def preprocess(img: Image.Image, image_shape: tuple[int, int]) -> torch.Tensor:
 def postprocess(img: torch.Tensor) -> Image.Image:
     """A normalised ``(1, 3, h, w)`` tensor -> a PIL image (values clipped to [0, 1])."""
     img = img[0].detach().float().cpu()
-    img = torch.clamp(img * RGB_STD[:, None, None] + RGB_MEAN[:, None, None], 0, 1)
+    mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    img = torch.clamp(img * std[:, None, None] + mean[:, None, None], 0, 1)
     return v2.functional.to_pil_image(img)
 
 
@@ -207,13 +163,10 @@ def vgg19_features(mode: str) -> nn.Sequential:
     550 MB, downloaded once; without network a :class:`~d2lhelpers.download.DownloadError`
     says where to put the file). Demo mode: :func:`demo_vgg19_features`.
     """
-    if mode == "full":
-        from .download import pretrained_state_dict
+    if resolve_mode(mode) == "full":
         net = torchvision.models.vgg19()
         net.load_state_dict(pretrained_state_dict(torchvision.models.VGG19_Weights.IMAGENET1K_V1))
         return net.features.requires_grad_(False).eval()
-    if mode != "demo":
-        raise ValueError(f"mode={mode!r} must be 'demo' or 'full'")
     return demo_vgg19_features()
 
 
@@ -328,33 +281,33 @@ def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
 
     Adam on the image only, learning rate times 0.8 every ``lr_decay_epoch`` iterations.
     Losses stay on the device until the end (no host sync per iteration); the loop is
-    timed with the device synchronised at both ends.
+    timed with the device synchronised at both ends, and a NaN or infinite loss stops
+    it with ``TrainingDiverged``.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs={num_epochs} must be at least 1")
     gen_img, styles_Y_gram, trainer = get_inits(X, lr, styles_Y)
     scheduler = torch.optim.lr_scheduler.StepLR(trainer, lr_decay_epoch, 0.8)
+    precision = Precision(X.device)
     losses, lrs, snapshots = [], [], []
-    sync = torch.cuda.synchronize if X.device.type == "cuda" else (lambda: None)
-    sync()
-    tic = time.perf_counter()
+    timer = DeviceTimer(X.device)
     for epoch in range(num_epochs):
         trainer.zero_grad()
         contents_Y_hat, styles_Y_hat = extract_features(gen_img(), net, content_layers,
                                                         style_layers)
         contents_l, styles_l, tv_l, l = compute_loss(gen_img(), contents_Y_hat, styles_Y_hat,
                                                      contents_Y, styles_Y_gram)
-        l.backward()
-        trainer.step()
+        precision.backward_step(l, trainer)
         lrs.append(scheduler.get_last_lr()[0])
         scheduler.step()
         losses.append(torch.stack([sum(contents_l), sum(styles_l), tv_l, l]).detach())
         if (epoch + 1) % snapshot_every == 0:
             snapshots.append((epoch + 1, postprocess(gen_img())))
-    sync()
-    seconds = time.perf_counter() - tic
+    seconds = timer.seconds()
     history = pd.DataFrame(torch.stack(losses).cpu().numpy(),
                            columns=["content", "style", "tv", "total"])
+    check_finite(float(history["total"].iloc[-1]), num_epochs, None,
+                 advice="lower the learning rate (lr) or the style weight")
     history.insert(0, "epoch", range(1, num_epochs + 1))
     history["lr"] = lrs
     return SynthesisResult(gen_img().detach(), history, snapshots,

@@ -1,20 +1,35 @@
-"""A compact trainer for classification (and, through its hooks, segmentation).
+"""The training engine, and the classifier trainer built on it.
 
-Performance notes: metrics are summed on the device and read back only every
-``log_every`` batches and at the end of an epoch (no host sync per batch); on CUDA the
-model and images use channels_last and the forward pass runs under bf16 autocast; with
-several GPUs the model is wrapped in ``nn.DataParallel``. Examples per second are timed
-over the whole training part of each epoch, with CUDA synchronised at its boundaries.
+Every training loop of the book (:func:`train_classifier` here, which also trains SSD
+and the FCN; ``detection.rcnn.train_detector``; ``kaggle.train_head``;
+``style_transfer.synthesize``) is made of the same pieces, each defined once below:
+
+* **placement**: :func:`place_model` (device, channels_last on CUDA, DataParallel over
+  several GPUs) and :func:`to_device` for batches;
+* **precision**: :func:`autocast_dtype` decides the mixed precision for a device (the one
+  place to change that decision) and :class:`Precision` applies it: autocast for the
+  forward pass and, for float16, a gradient scaler in the backward pass;
+* **metrics without host syncs**: :class:`DeviceSums` keeps per-batch sums on the device
+  and reads them back only when asked (once per epoch, or every ``log_every`` batches);
+* **timing**: :class:`DeviceTimer` measures wall time with the device synchronised at
+  both ends, so examples per second cover the whole epoch;
+* **divergence**: :func:`check_finite` stops with :class:`TrainingDiverged` on NaN/inf;
+* **checkpoints**: :class:`Checkpoint` saves model, optimizer, scheduler, gradient
+  scaler, random state and history after each epoch and resumes from them;
+  :func:`checkpoint_file` names a run's file under ``make full`` (notebook + run name);
+* **evaluation**: :func:`eval_mode` (eval mode and no gradients, the previous mode
+  restored afterwards, even after an error).
 """
 from __future__ import annotations
 
-import itertools
+import contextlib
 import math
 import os
 import random
+import re
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,74 +39,252 @@ from torch import nn
 from .fileio import atomic_path
 from .mode import devices as visible_devices
 
-__all__ = ["accuracy_counts", "evaluate", "train_classifier", "TrainingDiverged"]
+__all__ = ["Checkpoint", "DeviceSums", "DeviceTimer", "Precision", "TrainingDiverged",
+           "accuracy_counts", "autocast_dtype", "check_finite", "checkpoint_file", "eval_mode",
+           "evaluate", "place_model", "progress_bar", "sync", "to_device", "train_classifier",
+           "unwrap"]
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-MetricFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+LossFn = Callable[[Any, torch.Tensor], torch.Tensor]
+MetricFn = Callable[[Any, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+# ----------------------------------------------------------------- device placement
+
+def place_model(net: nn.Module, devices: Sequence[torch.device | str] | None = None
+                ) -> tuple[nn.Module, torch.device]:
+    """Move ``net`` to the first of ``devices`` (default: every visible GPU, else the
+    CPU) and return ``(model, device)``: ``model`` is ``net`` itself, or an
+    ``nn.DataParallel`` over several GPUs. On CUDA the weights use channels_last."""
+    devices = [torch.device(d) for d in devices] if devices else visible_devices()
+    device = devices[0]
+    net.to(device)
+    if device.type == "cuda":
+        net.to(memory_format=torch.channels_last)
+    model = nn.DataParallel(net, device_ids=devices) if len(devices) > 1 else net
+    return model, device
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The network inside an ``nn.DataParallel`` (or ``model`` itself)."""
+    return model.module if isinstance(model, nn.DataParallel) else model
+
+
+def to_device(x: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """Copy a batch to ``device`` without waiting (pinned memory makes it asynchronous);
+    image batches ``(N, C, H, W)`` go channels_last on CUDA, where convolutions prefer it."""
+    device = torch.device(device)
+    if device.type == "cuda" and x.dim() == 4 and x.is_floating_point():
+        return x.to(device, non_blocking=True, memory_format=torch.channels_last)
+    return x.to(device, non_blocking=True)
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device to finish its queued work (a no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ------------------------------------------------------------------------ precision
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The autocast dtype training uses on ``device``: None (float32) on the CPU,
+    bfloat16 on CUDA. This is the book's one mixed-precision decision."""
+    device = torch.device(device)
+    return torch.bfloat16 if device.type == "cuda" else None
+
+
+class Precision:
+    """The mixed-precision policy of :func:`autocast_dtype` for one device.
+
+    :meth:`autocast` wraps forward passes; :meth:`backward_step` back-propagates and
+    steps the optimizer, through a gradient scaler when the dtype is float16 (whose
+    small range would let small gradients underflow to zero); the scaler's state is
+    part of every checkpoint (:meth:`state_dict`).
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.device = torch.device(device)
+        self.dtype = autocast_dtype(self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.dtype == torch.float16)
+
+    def __repr__(self) -> str:
+        name = {None: "float32", torch.bfloat16: "bfloat16 autocast",
+                torch.float16: "float16 autocast + gradient scaling"}[self.dtype]
+        return f"Precision({self.device}: {name})"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast(self.device.type, dtype=self.dtype or torch.bfloat16,
+                              enabled=self.dtype is not None)
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """``loss.backward()`` and ``optimizer.step()`` (both scaled for float16)."""
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def state_dict(self) -> dict:
+        return self.scaler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            self.scaler.load_state_dict(state)
+
+
+# ------------------------------------------------------------- metrics and timing
+
+class DeviceSums:
+    """``n`` running sums kept on the device in float64.
+
+    :meth:`add` queues an addition on the device (no host sync, so the GPU never waits
+    for Python); :meth:`read` copies the sums back, the one sync.
+    """
+
+    def __init__(self, n: int, device: torch.device):
+        self.device = torch.device(device)
+        self.totals = torch.zeros(n, dtype=torch.float64, device=self.device)
+
+    def add(self, *values: torch.Tensor | float) -> None:
+        """Add one value per sum: device tensors (summed if not scalars) or Python numbers."""
+        # torch.full, not torch.tensor, for numbers: no host-to-device copy per batch
+        self.totals += torch.stack([
+            v.detach().sum().double() if isinstance(v, torch.Tensor)
+            else torch.full((), float(v), dtype=torch.float64, device=self.device)
+            for v in values])
+
+    def add_vector(self, values: torch.Tensor) -> None:
+        """Add a 1-D device tensor holding one value per sum."""
+        self.totals += values.detach().double()
+
+    def read(self) -> list[float]:
+        return self.totals.tolist()
+
+
+class DeviceTimer:
+    """Wall time since creation, with the device synchronised at both ends."""
+
+    def __init__(self, device: torch.device):
+        self.device = torch.device(device)
+        sync(self.device)
+        self.tic = time.perf_counter()
+
+    def seconds(self) -> float:
+        sync(self.device)
+        return time.perf_counter() - self.tic
 
 
 class TrainingDiverged(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
-def accuracy_counts(logits: torch.Tensor, y: torch.Tensor, ignore_index: int | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(number correct, number counted) as device tensors; class scores on dim 1.
-
-    Works for image labels ``(N,)`` and per-pixel labels ``(N, H, W)``; targets equal to
-    ``ignore_index`` (e.g. VOC's void 255) are not counted at all.
-    """
-    pred = logits.argmax(dim=1)
-    if ignore_index is None:
-        # torch.full, not torch.tensor: no host-to-device copy (a CUDA sync) per batch
-        return (pred == y).sum(), torch.full((), y.numel(), device=y.device)
-    keep = y != ignore_index
-    return ((pred == y) & keep).sum(), keep.sum()
-
-
-def _unwrap(net: nn.Module) -> nn.Module:
-    return net.module if isinstance(net, nn.DataParallel) else net
+def check_finite(loss: float, epoch: int, checkpoint: Path | None, *, batch: int | None = None,
+                 parts: dict[str, float] | None = None,
+                 advice: str = "lower the learning rate or check the data for NaN/inf values"
+                 ) -> None:
+    """Raise :class:`TrainingDiverged` unless ``loss`` (and every value in ``parts``) is
+    finite; the message names the epoch (1-based), the batch and the last checkpoint."""
+    if math.isfinite(loss) and all(math.isfinite(v) for v in (parts or {}).values()):
+        return
+    where = f"epoch {epoch}" + (f" (by batch {batch})" if batch is not None else "")
+    detail = (" (parts: " + ", ".join(f"{k} {v:.4g}" for k, v in parts.items()) + ")"
+              if parts else "")
+    saved = (f"the last good checkpoint is {checkpoint}" if checkpoint and checkpoint.exists()
+             else "no checkpoint was written")
+    raise TrainingDiverged(f"the training loss became {loss} in {where}{detail}; {advice} "
+                           f"({saved})")
 
 
-def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if device.type == "cuda" and x.dim() == 4 and x.is_floating_point():
-        return x.to(device, non_blocking=True, memory_format=torch.channels_last)
-    return x.to(device, non_blocking=True)
+def progress_bar(batches: Iterable, epoch: int, num_epochs: int, enabled: bool = True) -> Iterable:
+    """``batches`` with a tqdm progress bar, unless disabled or ``TQDM_DISABLE`` is set."""
+    # tqdm.notebook ignores the TQDM_DISABLE variable (it sets disable=False itself), so
+    # honour it here: `make test`/`make book` set it to keep progress bars out of outputs.
+    if not enabled or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
+        return batches
+    from tqdm.auto import tqdm
+    total = len(batches) if hasattr(batches, "__len__") else None
+    return tqdm(batches, total=total, desc=f"epoch {epoch + 1}/{num_epochs}", leave=False)
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def evaluate(net: nn.Module, data_iter: Iterable, device: torch.device | None = None,
-             metric: MetricFn = accuracy_counts) -> float:
-    """Accuracy of ``net`` on ``data_iter`` in eval mode without gradients (one host sync)."""
-    device = device or next(net.parameters()).device
+@contextlib.contextmanager
+def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+    """``with eval_mode(net):`` evaluation mode and no gradients; afterwards (even after
+    an error) the network is back in the mode it was in."""
     was_training = net.training
     net.eval()
-    totals = torch.zeros(2, dtype=torch.float64, device=device)
     try:
-        with torch.no_grad(), _autocast(device):
-            for X, y in data_iter:
-                X, y = _to_device(X, device), _to_device(y, device)
-                correct, count = metric(net(X), y)
-                totals += torch.stack([correct.double(), count.double()])
+        with torch.no_grad():
+            yield net
     finally:
         net.train(was_training)
-    correct, count = totals.tolist()
-    return correct / max(count, 1.0)
 
 
-def _map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], out):
-    """Apply ``fn`` to a model output: a tensor or a tuple/list of them (e.g. SSD's)."""
-    if isinstance(out, (tuple, list)):
-        return type(out)(_map_tensors(fn, o) for o in out)
-    return fn(out)
+# ---------------------------------------------------------------------- checkpoints
+
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def checkpoint_file(checkpoint: str | os.PathLike | None = None,
+                    run_name: str | None = None) -> Path | None:
+    """The checkpoint a training run uses: ``checkpoint`` when given, else, in a
+    ``make full`` run (``D2L_CHECKPOINT_DIR`` and ``D2L_NOTEBOOK`` set by
+    ``tools/run_full.py``), ``$D2L_CHECKPOINT_DIR/<notebook>/<run_name>.pt``, else None.
+
+    The run's name says what it is ("finetune", "scratch"), so a relaunched notebook
+    finds each training's own file however many other trainings ran, or were skipped
+    (a cache hit), before it. A run without a name is not checkpointed.
+    """
+    if checkpoint:
+        return Path(checkpoint)
+    root, notebook = os.environ.get("D2L_CHECKPOINT_DIR"), os.environ.get("D2L_NOTEBOOK")
+    if not root or not notebook:
+        return None
+    if run_name is None:   # e.g. a cached pretraining: it keeps its own file
+        return None
+    if not _RUN_NAME.fullmatch(run_name):
+        raise ValueError(f"run_name={run_name!r} must be a file name such as 'finetune' "
+                         "(letters, digits, '.', '_', '-')")
+    return Path(root) / notebook / f"{run_name}.pt"
+
+
+class Checkpoint:
+    """One training run's checkpoint file (``path`` None: checkpointing is off).
+
+    :meth:`save` writes model, optimizer, scheduler, gradient scaler, random state,
+    history and finished epochs atomically (a plain dict, ``torch.save``); :meth:`resume`
+    restores them all, so a run continues bit for bit where it stopped.
+    """
+
+    def __init__(self, path: Path | None, model: nn.Module, optimizer: torch.optim.Optimizer,
+                 scheduler: Any = None, precision: Precision | None = None):
+        self.path, self.model, self.optimizer = path, unwrap(model), optimizer
+        self.scheduler, self.precision = scheduler, precision
+
+    def resume(self, verbose: bool = True) -> tuple[list[dict], int]:
+        """``(history rows, finished epochs)``: ``([], 0)`` when there is nothing to resume."""
+        if self.path is None or not self.path.exists():
+            return [], 0
+        # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.precision is not None:
+            self.precision.load_state_dict(state.get("scaler"))
+        _set_rng_state(state["rng"])
+        if verbose:
+            print(f"resumed from {self.path} after epoch {state['epoch']}")
+        return state["history"], state["epoch"]
+
+    def save(self, history: list[dict], epoch: int) -> None:
+        if self.path is None:
+            return
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                 "scaler": self.precision.state_dict() if self.precision is not None else None,
+                 "rng": _rng_state(), "history": history, "epoch": epoch}
+        with atomic_path(self.path) as tmp:
+            torch.save(state, tmp)
 
 
 def _rng_state() -> dict:
@@ -110,31 +303,42 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-_training_runs = itertools.count(1)
+# ------------------------------------------------------------------ classification
 
+def accuracy_counts(logits: torch.Tensor, y: torch.Tensor, ignore_index: int | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(number correct, number counted) as device tensors; class scores on dim 1.
 
-def auto_checkpoint() -> Path | None:
-    """The checkpoint of this training run when a ``make full`` run asked for them, else None.
-
-    ``tools/run_full.py`` sets ``D2L_CHECKPOINT_DIR`` and ``D2L_NOTEBOOK`` for each notebook;
-    the k-th training run in the notebook's kernel then checkpoints to
-    ``$D2L_CHECKPOINT_DIR/<notebook>/run-<k>.pt``. A notebook runs its trainings in the
-    same order every time, so launching the run again resumes each one where it stopped
-    (finished ones are loaded, not retrained).
+    Works for image labels ``(N,)`` and per-pixel labels ``(N, H, W)``; targets equal to
+    ``ignore_index`` (e.g. VOC's void 255) are not counted at all.
     """
-    root, notebook = os.environ.get("D2L_CHECKPOINT_DIR"), os.environ.get("D2L_NOTEBOOK")
-    if not root or not notebook:
-        return None
-    return Path(root) / notebook / f"run-{next(_training_runs)}.pt"
+    pred = logits.argmax(dim=1)
+    if ignore_index is None:
+        # torch.full, not torch.tensor: no host-to-device copy (a CUDA sync) per batch
+        return (pred == y).sum(), torch.full((), y.numel(), device=y.device)
+    keep = y != ignore_index
+    return ((pred == y) & keep).sum(), keep.sum()
 
 
-def _check_finite(loss_sum: float, epoch: int, batch: int, checkpoint: Path | None) -> None:
-    if not math.isfinite(loss_sum):
-        where = (f"the last good checkpoint is {checkpoint}" if checkpoint and checkpoint.exists()
-                 else "no checkpoint was written")
-        raise TrainingDiverged(
-            f"training loss became {loss_sum} in epoch {epoch + 1} (by batch {batch + 1}); "
-            f"lower the learning rate or check the data for NaN/inf values ({where})")
+def evaluate(net: nn.Module, data_iter: Iterable, device: torch.device | None = None,
+             metric: MetricFn = accuracy_counts) -> float:
+    """Accuracy of ``net`` on ``data_iter`` in eval mode without gradients (one host sync)."""
+    device = device or next(net.parameters()).device
+    precision = Precision(device)
+    sums = DeviceSums(2, device)
+    with eval_mode(net), precision.autocast():
+        for X, y in data_iter:
+            X, y = to_device(X, device), to_device(y, device)
+            sums.add(*metric(net(X), y))
+    correct, count = sums.read()
+    return correct / max(count, 1.0)
+
+
+def _map_tensors(fn: Callable[[torch.Tensor], torch.Tensor], out):
+    """Apply ``fn`` to a model output: a tensor or a tuple/list of them (e.g. SSD's)."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_map_tensors(fn, o) for o in out)
+    return fn(out)
 
 
 def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable | None,
@@ -142,8 +346,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
                      devices: Sequence[torch.device] | None = None,
                      scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                      metric: MetricFn = accuracy_counts, checkpoint: str | Path | None = None,
-                     log_every: int = 50, plot: bool = True, progress: bool = True,
-                     verbose: bool = True, loss_reduction: str = "sum",
+                     run_name: str | None = None, log_every: int = 50, plot: bool = True,
+                     progress: bool = True, verbose: bool = True, loss_reduction: str = "sum",
                      legend: Sequence[str] = ("train loss", "train acc", "test acc")
                      ) -> pd.DataFrame:
     """Train ``net`` and return one row of metrics per epoch.
@@ -153,27 +357,20 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
     returns (correct, counted) device tensors. ``outputs`` may be a tuple of tensors
     (a detector's anchors, class and box predictions): loss and metric receive it whole.
     ``loss_reduction="mean"`` back-propagates the batch mean instead (SSD's convention);
-    ``legend`` names the three plotted curves. With ``checkpoint`` set, model, optimizer,
-    scheduler, random state and history are saved atomically after every epoch, and a
-    later call with the same path resumes after the last finished epoch; without it, a
-    ``make full`` run picks one (:func:`auto_checkpoint`).
+    ``legend`` names the three plotted curves. With ``checkpoint`` (a file) the run is
+    saved after every epoch and a later call with the same file resumes after the last
+    finished epoch; under ``make full`` the file comes from ``run_name``
+    (:func:`checkpoint_file`). Columns: ``epoch, train_loss, train_acc, test_acc,
+    examples_per_sec, epoch_seconds``.
     """
     if num_epochs < 0:
         raise ValueError(f"num_epochs={num_epochs} must be >= 0")
     if loss_reduction not in ("sum", "mean"):
         raise ValueError(f"loss_reduction={loss_reduction!r} must be 'sum' or 'mean'")
-    devices = list(devices) if devices else visible_devices()
-    device = torch.device(devices[0])
-    net.to(device)
-    if device.type == "cuda":
-        net.to(memory_format=torch.channels_last)
-    model = nn.DataParallel(net, device_ids=devices) if len(devices) > 1 else net
-
-    checkpoint = Path(checkpoint) if checkpoint else auto_checkpoint()
-    rows: list[dict] = []
-    start_epoch = 0
-    if checkpoint is not None and checkpoint.exists():
-        rows, start_epoch = _load_checkpoint(checkpoint, net, optimizer, scheduler, verbose)
+    model, device = place_model(net, devices)
+    precision = Precision(device)
+    ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), net, optimizer, scheduler, precision)
+    rows, start_epoch = ckpt.resume(verbose)
 
     from .plotting import LivePlot  # matplotlib is only needed when plotting
     live = LivePlot(xlabel="epoch", xlim=(1, max(num_epochs, 1)),
@@ -184,39 +381,35 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
 
     for epoch in range(start_epoch, num_epochs):
         model.train()
-        # loss sum, correct, counted, examples -- summed on the device, read rarely
-        totals = torch.zeros(4, dtype=torch.float64, device=device)
-        bar = _progress(train_iter, epoch, num_epochs, progress)
-        _sync(device)
-        tic = time.perf_counter()
+        sums = DeviceSums(4, device)   # loss sum, correct, counted, examples
+        bar = progress_bar(train_iter, epoch, num_epochs, progress)
+        timer = DeviceTimer(device)
         batch = -1
         for batch, (X, y) in enumerate(bar):
-            X, y = _to_device(X, device), _to_device(y, device)
+            X, y = to_device(X, device), to_device(y, device)
             optimizer.zero_grad(set_to_none=True)
-            with _autocast(device):
+            with precision.autocast():
                 out = model(X)
             losses = loss(_map_tensors(lambda t: t.float(), out), y)  # loss in float32
             if losses.dim() != 1 or losses.shape[0] != y.shape[0]:
                 raise ValueError(
                     f"loss returned shape {tuple(losses.shape)}; it must give one value per "
                     f"example, shape ({y.shape[0]},): use reduction='none'")
-            (losses.sum() if loss_reduction == "sum" else losses.mean()).backward()
-            optimizer.step()
+            precision.backward_step(losses.sum() if loss_reduction == "sum" else losses.mean(),
+                                    optimizer)
             correct, count = metric(_map_tensors(torch.Tensor.detach, out), y)
-            totals += torch.stack([losses.detach().sum().double(), correct.double(),
-                                   count.double(), torch.full((), float(y.shape[0]), device=device,
-                                                              dtype=torch.float64)])
+            sums.add(losses, correct, count, y.shape[0])
             if (batch + 1) % log_every == 0:  # the only per-epoch host syncs
-                loss_sum, c, n, m = totals.tolist()
-                _check_finite(loss_sum, epoch, batch, checkpoint)
+                loss_sum, c, n, m = sums.read()
+                check_finite(loss_sum, epoch + 1, ckpt.path, batch=batch + 1)
                 if hasattr(bar, "set_postfix"):
                     bar.set_postfix(loss=f"{loss_sum / m:.3f}", acc=f"{c / max(n, 1):.3f}")
-        _sync(device)
-        seconds = time.perf_counter() - tic
+        seconds = timer.seconds()
         if batch < 0:
-            raise ValueError("train_iter yielded no batches; is the dataset empty?")
-        loss_sum, correct, count, examples = totals.tolist()
-        _check_finite(loss_sum, epoch, batch, checkpoint)
+            raise ValueError("train_iter yielded no batches; is the dataset empty (or smaller "
+                             "than one batch, with drop_last=True)?")
+        loss_sum, correct, count, examples = sums.read()
+        check_finite(loss_sum, epoch + 1, ckpt.path, batch=batch + 1)
         if scheduler is not None:
             scheduler.step()
         row = {"epoch": epoch + 1, "train_loss": loss_sum / examples,
@@ -224,8 +417,7 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
                "test_acc": evaluate(model, test_iter, device, metric) if test_iter is not None else None,
                "examples_per_sec": examples / seconds, "epoch_seconds": seconds}
         rows.append(row)
-        if checkpoint is not None:
-            _save_checkpoint(checkpoint, net, optimizer, scheduler, rows, epoch + 1)
+        ckpt.save(rows, epoch + 1)
         if live:
             live.add(row["epoch"], [row["train_loss"], row["train_acc"], row["test_acc"]])
 
@@ -239,38 +431,11 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
             f", test acc {last['test_acc']:.3f}"
         speed = history["examples_per_sec"].mean()
         print(f"loss {last['train_loss']:.3f}, train acc {last['train_acc']:.3f}{test}")
-        print(f"{speed:.1f} examples/sec on {', '.join(str(d) for d in devices)}")
+        print(f"{speed:.1f} examples/sec on {', '.join(str(d) for d in _devices_of(model, device))}")
     return history
 
 
-def _progress(train_iter: Iterable, epoch: int, num_epochs: int, enabled: bool):
-    # tqdm.notebook ignores the TQDM_DISABLE variable (it sets disable=False itself), so
-    # honour it here: `make test`/`make book` set it to keep progress bars out of outputs.
-    if not enabled or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
-        return train_iter
-    from tqdm.auto import tqdm
-    total = len(train_iter) if hasattr(train_iter, "__len__") else None
-    return tqdm(train_iter, total=total, desc=f"epoch {epoch + 1}/{num_epochs}", leave=False)
-
-
-def _load_checkpoint(path: Path, net: nn.Module, optimizer, scheduler, verbose: bool
-                     ) -> tuple[list[dict], int]:
-    """Restore what :func:`_save_checkpoint` wrote; returns (history rows, finished epochs)."""
-    # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    _unwrap(net).load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    _set_rng_state(state["rng"])
-    if verbose:
-        print(f"resumed from {path} after epoch {state['epoch']}")
-    return state["history"], state["epoch"]
-
-
-def _save_checkpoint(path: Path, net: nn.Module, optimizer, scheduler, rows, epoch) -> None:
-    state = {"model": _unwrap(net).state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-             "rng": _rng_state(), "history": rows, "epoch": epoch}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+def _devices_of(model: nn.Module, device: torch.device) -> list[torch.device]:
+    if isinstance(model, nn.DataParallel):
+        return [torch.device(f"cuda:{i}") for i in model.device_ids]
+    return [device]

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchvision
 
-from d2lhelpers.anchors import (assign_anchor_to_bbox, assign_anchor_to_bbox_loop,
+from d2lhelpers.detection.anchors import (assign_anchor_to_bbox, assign_anchor_to_bbox_loop,
                                 multibox_detection, multibox_prior, multibox_target,
                                 multibox_target_loop, nms, nms_loop, offset_boxes,
                                 offset_inverse)

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from d2lhelpers import demodata
-from d2lhelpers.banana import BananasDataset, banana_folder, load_bananas, read_bananas
+import d2lhelpers.demodata.banana as demo_banana
+from d2lhelpers.data.banana import BananasDataset, load_bananas, read_bananas
 from d2lhelpers.demodata import make_banana_demo, render_banana_scene
 from d2lhelpers.download import DownloadError
 
@@ -128,7 +128,7 @@ def test_generated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     def boom(*args, **kwargs):
         raise AssertionError("regenerated")
 
-    monkeypatch.setattr(demodata, "render_banana_scene", boom)
+    monkeypatch.setattr(demo_banana, "render_banana_scene", boom)
     assert make_small(tmp_path) == first
     assert {p: p.stat().st_mtime_ns for p in first.parent.rglob("*")} == stamps
     with pytest.raises(AssertionError, match="regenerated"):   # a new set would be drawn
@@ -236,7 +236,7 @@ def test_missing_label_csv_is_named(copy: Path) -> None:
     csv_file.unlink()
     with pytest.raises(FileNotFoundError) as caught:
         BananasDataset(copy, is_train=False)
-    assert str(csv_file) in str(caught.value) and "banana_folder" in str(caught.value)
+    assert str(csv_file) in str(caught.value) and "dataset_folder" in str(caught.value)
 
 
 def test_missing_or_broken_image_is_named(copy: Path) -> None:
@@ -256,21 +256,6 @@ def test_missing_or_broken_image_is_named(copy: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- the modes
-
-def test_banana_folder_demo_passes_the_preset(bananas: Path) -> None:
-    assert banana_folder("demo", bananas.parent.parent, n_train=12, n_val=5, size=SIZE) == bananas
-
-
-def test_banana_folder_full_uses_download_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    monkeypatch.setattr(dl, "download_extract",
-                        lambda name, root=None: calls.append((name, root)) or Path(root or "/d") / name)
-    assert banana_folder("full", tmp_path, size=96) == tmp_path / "banana-detection"
-    assert calls == [("banana-detection", tmp_path)]
-    monkeypatch.setenv("D2L_MODE", "full")
-    banana_folder("auto")
-    assert calls[-1] == ("banana-detection", None)
-
 
 def test_full_mode_without_network_explains_ways_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def offline(*args, **kwargs):

@@ -9,7 +9,7 @@ import torch
 import torchvision
 from matplotlib import pyplot as plt
 
-from d2lhelpers.boxes import (bbox_to_rect, box_center_to_corner, box_corner_to_center,
+from d2lhelpers.detection.boxes import (bbox_to_rect, box_center_to_corner, box_corner_to_center,
                               box_iou, check_corner_boxes, show_bboxes)
 
 DOG, CAT = [60.0, 45.0, 378.0, 516.0], [400.0, 112.0, 655.0, 493.0]  # the spec's photo

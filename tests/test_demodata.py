@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
-import types
 from collections import Counter
 from pathlib import Path
 
@@ -15,10 +13,14 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from d2lhelpers import datasets, demodata
-from d2lhelpers.datasets import CIFAR10Pickles, hotdog_folder, load_cifar10
+import d2lhelpers.demodata.cifar10 as demo_cifar10
+import d2lhelpers.demodata.hotdog as demo_hotdog
+import d2lhelpers.demodata.source as demo_source
+from d2lhelpers.data.cifar10 import CIFAR10Pickles, load_cifar10
 from d2lhelpers.demodata import (CIFAR10_DEMO_CLASSES, SOURCE_CLASSES, make_cifar10_demo,
                                  make_hotdog_demo, make_shapes_source_demo, render_shape)
+from d2lhelpers.demodata.draw import SHAPE_KINDS
+from d2lhelpers.demodata.foods import FOOD_KINDS
 
 CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
 
@@ -31,9 +33,22 @@ def tree_digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): md5(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def patch_render_shape(monkeypatch: pytest.MonkeyPatch, fn) -> None:
+    """Replace render_shape in every generator that draws with it."""
+    for module in (demo_cifar10, demo_hotdog, demo_source):
+        monkeypatch.setattr(module, "render_shape", fn)
+
+
+def cifar_demo(root: Path, **kwargs) -> Path:
+    """The folder holding ``cifar-10-batches-py`` (what torchvision calls ``root``)."""
+    folder = make_cifar10_demo(root, **kwargs)
+    assert folder.name == "cifar-10-batches-py"
+    return folder.parent
+
+
 @pytest.fixture(scope="module")
 def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_cifar10_demo(tmp_path_factory.mktemp("cifar"), n_train=100, n_test=30)
+    return cifar_demo(tmp_path_factory.mktemp("cifar"), n_train=100, n_test=30)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +57,7 @@ def hotdog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_render_shape_is_deterministic_and_sized() -> None:
-    for kind in demodata.SHAPE_KINDS + demodata.FOOD_KINDS:
+    for kind in SHAPE_KINDS + FOOD_KINDS:
         a = render_shape(kind, (40, 24), np.random.default_rng(3))
         b = render_shape(kind, (40, 24), np.random.default_rng(3))
         assert a.mode == "RGB" and a.size == (40, 24)
@@ -87,13 +102,13 @@ def test_torchvision_cifar10_reads_the_demo_files(cifar_root: Path) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_or_counts_other_set(tmp_path: Path, cifar_root: Path) -> None:
-    again = make_cifar10_demo(tmp_path, n_train=100, n_test=30)
+    again = cifar_demo(tmp_path, n_train=100, n_test=30)
     assert again != cifar_root
     assert tree_digest(again) == tree_digest(cifar_root)
-    other = make_cifar10_demo(tmp_path, n_train=100, n_test=30, seed=1)
+    other = cifar_demo(tmp_path, n_train=100, n_test=30, seed=1)
     assert other != again
     assert md5(other / "cifar-10-batches-py" / "data_batch_1") != md5(again / "cifar-10-batches-py" / "data_batch_1")
-    assert make_cifar10_demo(tmp_path, n_train=50, n_test=30) not in (again, other)
+    assert cifar_demo(tmp_path, n_train=50, n_test=30) not in (again, other)
 
     a = make_hotdog_demo(tmp_path / "a", n_train=3, n_test=2)
     b = make_hotdog_demo(tmp_path / "b", n_train=3, n_test=2)
@@ -111,13 +126,13 @@ def test_generated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     def boom(*args, **kwargs):
         raise AssertionError("regenerated")
 
-    monkeypatch.setattr(demodata, "render_shape", boom)
+    patch_render_shape(monkeypatch, boom)
     assert [make() for make in makers] == first
     assert [{p: p.stat().st_mtime_ns for p in f.rglob("*")} for f in first] == stamps
 
 
 def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real, calls = demodata.render_shape, []
+    real, calls = render_shape, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -125,14 +140,14 @@ def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch: pyte
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(demodata, "render_shape", flaky)
+    patch_render_shape(monkeypatch, flaky)
     for make in (lambda: make_hotdog_demo(tmp_path, n_train=4, n_test=2),
                  lambda: make_cifar10_demo(tmp_path, n_train=20, n_test=10)):
         calls.clear()
         with pytest.raises(KeyboardInterrupt):
             make()
         assert list(tmp_path.iterdir()) == []
-    monkeypatch.setattr(demodata, "render_shape", real)
+    patch_render_shape(monkeypatch, real)
     assert len(list(make_hotdog_demo(tmp_path, n_train=4, n_test=2).rglob("*.png"))) == 12
 
 
@@ -150,12 +165,6 @@ def test_hotdog_layout_read_by_image_folder(hotdog: Path) -> None:
     assert len(sizes) > 10
 
 
-def test_hotdog_folder_demo_reuses_the_generator(hotdog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "make_hotdog_demo",
-                        lambda root: make_hotdog_demo(root, n_train=12, n_test=5))
-    assert hotdog_folder("demo", hotdog.parent.parent) == hotdog
-
-
 def test_shapes_source_layout(tmp_path: Path) -> None:
     folder = make_shapes_source_demo(tmp_path, n_per_class=3, size=48)
     assert folder.name == "shapes-source"
@@ -166,30 +175,13 @@ def test_shapes_source_layout(tmp_path: Path) -> None:
     assert ds[0][0].size == (48, 48)
 
 
-def test_load_cifar10_demo_and_missing_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "make_cifar10_demo",
-                        lambda root: make_cifar10_demo(root, n_train=20, n_test=10))
-    ds = load_cifar10("demo", train=False, transform=np.asarray, root=tmp_path)
+def test_load_cifar10_demo_and_missing_layout(tmp_path: Path) -> None:
+    ds = load_cifar10("demo", train=False, transform=np.asarray, root=tmp_path, n_train=20,
+                      n_test=10)
     img, label = ds[0]
     assert len(ds) == 10 and img.shape == (32, 32, 3) and 0 <= label < 10
     with pytest.raises(FileNotFoundError, match=r"data_batch_1 is missing.*load_cifar10"):
         CIFAR10Pickles(tmp_path / "nowhere")
-
-
-def test_full_mode_download_failure_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def offline(self):
-        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
-
-    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", offline)
-    with pytest.raises(RuntimeError, match=r"No network\? Place cifar-10-python.tar.gz .* demo mode"):
-        load_cifar10("full", train=True, root=tmp_path)
-
-
-def test_hotdog_folder_full_mode_uses_download_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("d2lhelpers.download")
-    fake.download_extract = lambda name, root=None: Path(root) / name
-    monkeypatch.setitem(sys.modules, "d2lhelpers.download", fake)
-    assert hotdog_folder("full", tmp_path) == tmp_path / "hotdog"
 
 
 # ----------------------------------------------------------------------- learnability
@@ -201,7 +193,7 @@ def test_hotdog_folder_full_mode_uses_download_extract(tmp_path: Path, monkeypat
 
 @pytest.fixture(scope="module")
 def learn_split(tmp_path_factory: pytest.TempPathFactory):
-    root = make_cifar10_demo(tmp_path_factory.mktemp("learn"), n_train=1000, n_test=300)
+    root = cifar_demo(tmp_path_factory.mktemp("learn"), n_train=1000, n_test=300)
 
     def tensors(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         ds = CIFAR10Pickles(root, train=train)

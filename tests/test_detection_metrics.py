@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from d2lhelpers.detection_metrics import (COCO_IOU_THRESHOLDS, detections_to_preds,
+from d2lhelpers.detection.metrics import (COCO_IOU_THRESHOLDS, detections_to_preds,
                                           labels_to_targets, mean_average_precision)
 
 A, B, C = [0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0], [40.0, 0.0, 50.0, 10.0]

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import importlib
 import io
 import re
 import socket
 import tarfile
-import threading
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from d2lhelpers.download import (DATASETS, DatasetInfo, DownloadError, UnsafeArchiveError,
-                                 base_url, download, download_extract, extract,
+                                 base_url, download, download_extract, extract, file_url,
                                  pretrained_state_dict, register, sha1sum)
 
 dl = importlib.import_module("d2lhelpers.download")  # the module, even if re-exported names clash
@@ -58,48 +56,6 @@ def everything(folder: Path) -> list[Path]:
 GOOD = zip_bytes({"toy/a.txt": b"alpha", "toy/sub/b.txt": b"beta"})
 
 
-class Server:
-    """A threaded HTTP server on 127.0.0.1 serving ``files``; names in ``cut`` are cut off."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.cut: set[str] = set()
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                name = self.path.lstrip("/")
-                server.requests.append(name)
-                if name not in server.files:
-                    self.send_error(404)
-                    return
-                data = server.files[name]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if name in server.cut:  # promise everything, send half, hang up
-                    self.wfile.write(data[: len(data) // 2])
-                    self.close_connection = True
-                else:
-                    self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.httpd.shutdown()
-            self.thread.join()
-            self.httpd.server_close()
-
-
 @pytest.fixture(autouse=True)
 def _restore_registry():
     saved = dict(DATASETS)
@@ -115,15 +71,7 @@ def root(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def server(monkeypatch):
-    srv = Server()
-    monkeypatch.setenv("D2L_DATA_URL", srv.url)
-    yield srv
-    srv.stop()
-
-
-def serve(server: Server, name: str, data: bytes, *, sha: str | None = None,
+def serve(server, name: str, data: bytes, *, sha: str | None = None,
           kind: str = "zip", folder: str = "toy") -> DatasetInfo:
     """Serve ``data`` as ``<name>.<kind>`` and register it (with ``sha`` or its real SHA-1)."""
     file = f"{name}.{kind}"
@@ -141,7 +89,8 @@ def closed_port_url() -> str:
 # ---------------------------------------------------------------------- registry
 
 def test_builtin_registry():
-    assert set(DATASETS) == {"hotdog", "banana-detection", "voc2012", "cifar10_tiny", "dog_tiny"}
+    assert set(DATASETS) == {"cifar10", "hotdog", "banana-detection", "voc2012", "cifar10_tiny",
+                             "dog_tiny"}
     for name, info in DATASETS.items():
         assert info.name == name
         assert re.fullmatch(r"[0-9a-f]{40}", info.sha1)
@@ -149,6 +98,19 @@ def test_builtin_registry():
     assert DATASETS["voc2012"] == DatasetInfo(
         "voc2012", "VOCtrainval_11-May-2012.tar",
         "4e443f8a2eca6b1dac8a6c57641b67dd40621a49", "tar", "VOCdevkit")
+    # CIFAR-10 from its own site, with the MD5 its authors publish
+    assert DATASETS["cifar10"] == DatasetInfo(
+        "cifar10", "cifar-10-python.tar.gz", "874905e36347c8536514d0a26261acf3bff89bc7", "tar",
+        "cifar-10-batches-py", url="https://www.cs.toronto.edu/~kriz/",
+        md5="c58f30108f718f92721af3b95e74349a")
+
+
+def test_file_url_own_site_book_mirror_or_user_mirror(monkeypatch):
+    monkeypatch.delenv("D2L_DATA_URL", raising=False)
+    assert file_url(DATASETS["cifar10"]) == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert file_url(DATASETS["hotdog"]) == dl.DATA_URL + "hotdog.zip"
+    monkeypatch.setenv("D2L_DATA_URL", "http://mirror.example/d2l")  # a mirror serves everything
+    assert file_url(DATASETS["cifar10"]) == "http://mirror.example/d2l/cifar-10-python.tar.gz"
 
 
 def test_base_url(monkeypatch):
@@ -163,6 +125,22 @@ def test_dataset_info_validates():
         DatasetInfo("x", "x.rar", "0" * 40, "rar", "x")
     with pytest.raises(ValueError):
         DatasetInfo("x", "x.zip", "abc", "zip", "x")
+    with pytest.raises(ValueError, match="md5"):
+        DatasetInfo("x", "x.zip", "0" * 40, "zip", "x", md5="0" * 31)
+    with pytest.raises(ValueError, match="must end with '/'"):
+        DatasetInfo("x", "x.zip", "0" * 40, "zip", "x", url="https://example.org/files")
+
+
+def test_md5_is_checked_as_well_as_sha1(server, root):
+    info = serve(server, "toy", GOOD)
+    register(DatasetInfo(info.name, info.file, info.sha1, info.kind, info.folder,
+                         md5=hashlib.md5(b"something else").hexdigest()))
+    with pytest.raises(DownloadError, match="has MD5"):
+        download("toy")
+    assert everything(root) == []
+    register(DatasetInfo(info.name, info.file, info.sha1, info.kind, info.folder,
+                         md5=hashlib.md5(GOOD).hexdigest()))
+    assert download("toy").read_bytes() == GOOD
 
 
 # --------------------------------------------------------------------- downloads

@@ -10,11 +10,14 @@ import torchvision
 from torch import nn
 from torch.nn import functional as F
 
-from d2lhelpers.fcn import (bilinear_kernel, confusion_matrix, evaluate_segmentation,
-                            fcn_resnet18, predict_tiles, resnet_body, segmentation_accuracy,
-                            segmentation_loss, segmentation_scores, tile_starts)
+from d2lhelpers.data.voc import read_voc_label, voc_normalize, voc_split
+from d2lhelpers.data.voc_classes import VOID_INDEX
+from d2lhelpers.demodata.voc import make_voc_demo
 from d2lhelpers.models import ResNet18
-from d2lhelpers.voc import VOID_INDEX, make_voc_demo, read_voc_label, voc_normalize, voc_split
+from d2lhelpers.segmentation.fcn import (bilinear_kernel, confusion_matrix, evaluate_segmentation,
+                                         fcn_resnet18, predict_tiles, resnet_body,
+                                         segmentation_accuracy, segmentation_loss,
+                                         segmentation_scores, tile_starts)
 
 
 # ---------------------------------------------------------------------- bilinear kernel

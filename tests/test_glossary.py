@@ -42,6 +42,7 @@ def test_api_page_documents_every_module():
 
     import d2lhelpers
     page = (ROOT / "api.md").read_text(encoding="utf-8")
-    modules = sorted(m.name for m in pkgutil.iter_modules(d2lhelpers.__path__))
+    modules = sorted(m.name.removeprefix("d2lhelpers.")
+                     for m in pkgutil.walk_packages(d2lhelpers.__path__, "d2lhelpers."))
     missing = [m for m in modules if f"{{automodule}} d2lhelpers.{m}\n" not in page]
     assert not missing, f"api.md lacks an automodule block for: {missing}"

@@ -3,7 +3,6 @@ atomic, bad input), prediction paired by file name, submissions, the frozen-feat
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import re
 import shutil
@@ -19,14 +18,17 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-from d2lhelpers import kaggle
-from d2lhelpers.kaggle import (DEMO_BREEDS, FrozenFeaturesNet, IdImageFolder, check_submission,
-                               evaluate_loss, image_files, kaggle_folder, label_submission,
-                               make_kaggle_cifar10_demo, make_kaggle_dog_demo, predict,
-                               probability_submission, read_csv_labels, reorg_kaggle_data,
-                               sort_ids, split_train_valid, train_head, write_submission)
-
-download = importlib.import_module("d2lhelpers.download")  # the module, not the function
+import d2lhelpers.data.locate as locate
+import d2lhelpers.data.kaggle as data_kaggle
+import d2lhelpers.demodata.kaggle as demo_kaggle
+from d2lhelpers import pretrained
+from d2lhelpers.data.kaggle import (IdImageFolder, image_files, kaggle_folder, read_csv_labels,
+                                    reorg_kaggle_data, sort_ids, split_train_valid)
+from d2lhelpers.demodata import CIFAR10_DEMO_CLASSES
+from d2lhelpers.demodata.kaggle import DEMO_BREEDS, make_kaggle_cifar10_demo, make_kaggle_dog_demo
+from d2lhelpers.kaggle import (FrozenFeaturesNet, check_submission, evaluate_loss,
+                               label_submission, predict, probability_submission, train_head,
+                               write_submission)
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -76,7 +78,7 @@ def test_cifar_demo_has_the_competition_layout(cifar):
     lines = (cifar / "trainLabels.csv").read_text().splitlines()
     assert lines[0] == "id,label" and [r.split(",")[0] for r in lines[1:]] == [str(i) for i in range(1, 41)]
     labels = read_csv_labels(cifar / "trainLabels.csv")
-    assert sorted(set(labels.values())) == sorted(kaggle.CIFAR10_DEMO_CLASSES)
+    assert sorted(set(labels.values())) == sorted(CIFAR10_DEMO_CLASSES)
     assert set(pd.Series(labels).value_counts()) == {4}           # balanced
     sample = pd.read_csv(cifar / "sampleSubmission.csv", dtype=str)
     assert list(sample.columns) == ["id", "label"] and sample["id"].tolist() == [str(i) for i in range(1, 13)]
@@ -117,11 +119,11 @@ def test_dog_breeds_look_different():
     """The cartoon breeds differ in colour and outline (a frozen shape model can tell them)."""
     means = {}
     for breed in DEMO_BREEDS:
-        img = kaggle.render_dog(breed, (96, 96), np.random.default_rng(0), noise=0)
+        img = demo_kaggle.render_dog(breed, (96, 96), np.random.default_rng(0), noise=0)
         means[breed] = np.asarray(img, dtype=float)[32:64, 32:64].mean((0, 1))
     assert np.linalg.norm(means["samoyed"] - means["doberman"]) > 150
     with pytest.raises(ValueError, match="unknown breed"):
-        kaggle.render_dog("poodle", (50, 50), np.random.default_rng(0))
+        demo_kaggle.render_dog("poodle", (50, 50), np.random.default_rng(0))
 
 
 # ---------------------------------------------------------------------------------- labels
@@ -237,7 +239,7 @@ def test_an_interrupted_reorganisation_leaves_nothing(cifar, tmp_path, monkeypat
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(kaggle, "reorg_test", crash)
+    monkeypatch.setattr(data_kaggle, "reorg_test", crash)
     with pytest.raises(KeyboardInterrupt):
         reorg_kaggle_data(data, "trainLabels.csv", 0.25)
     assert sorted(p.name for p in data.iterdir()) == ["sampleSubmission.csv", "test", "train",
@@ -324,7 +326,7 @@ def test_predictions_keep_their_ids_in_any_loader_order(tmp_path):
 
 def test_submission_checks(cifar, tmp_path):
     data = copy_of(cifar, tmp_path)
-    classes = sorted(kaggle.CIFAR10_DEMO_CLASSES)
+    classes = sorted(CIFAR10_DEMO_CLASSES)
     test_ids = list(image_files(data / "test"))
     outputs = torch.randn(len(test_ids), 10, generator=torch.Generator().manual_seed(0))
     submission = label_submission(test_ids, outputs, classes)
@@ -445,29 +447,30 @@ def test_train_head_reports_validation_loss_and_keeps_the_backbone():
 
 
 def test_pretrained_backbones(monkeypatch):
-    pretrained = importlib.import_module("d2lhelpers.pretrained")
     stand_in = nn.Linear(3, 14)
     stand_in.fc = stand_in
     monkeypatch.setattr(pretrained, "demo_source_model", lambda: (stand_in, {}))
-    assert kaggle.pretrained_backbone("demo") == (stand_in, 14)
+    assert pretrained.pretrained_backbone("demo") == (stand_in, 14)
+    monkeypatch.setenv("D2L_MODE", "demo")
+    assert pretrained.pretrained_backbone("auto") == (stand_in, 14)   # the one mode rule
     asked = []
 
     def fake_state_dict(weights):
         asked.append(weights)
         return torchvision.models.resnet34().state_dict()
-    monkeypatch.setattr(download, "pretrained_state_dict", fake_state_dict)
-    net, n = kaggle.pretrained_backbone("full")
+    monkeypatch.setattr(pretrained, "pretrained_state_dict", fake_state_dict)
+    net, n = pretrained.pretrained_backbone("full")
     assert asked == [torchvision.models.ResNet34_Weights.IMAGENET1K_V1]
     assert isinstance(net, torchvision.models.ResNet) and n == 1000
     with pytest.raises(ValueError, match="mode="):
-        kaggle.pretrained_backbone("auto")
+        pretrained.pretrained_backbone("ful")
 
 
 # --------------------------------------------------------------------- where the data is
 
 def test_kaggle_folder_prefers_placed_competition_files(tmp_path, monkeypatch):
     fetched = []
-    monkeypatch.setattr(download, "download_extract",
+    monkeypatch.setattr(locate, "download_extract",
                         lambda name, root=None: fetched.append(name) or tmp_path / "tiny")
     assert kaggle_folder("cifar10", "full", root=tmp_path) == (tmp_path / "tiny", "tiny sample")
     assert kaggle_folder("dog", "full", root=tmp_path)[1] == "tiny sample"

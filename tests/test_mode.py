@@ -60,10 +60,16 @@ def test_choose_rejects_unknown_override_keys():
         choose("demo", PRESETS, {"epochz": 3})
 
 
-@pytest.mark.parametrize("bad", ["auto", "Demo", ""])
-def test_choose_rejects_unresolved_mode(bad):
-    with pytest.raises(ValueError, match="resolve"):
+@pytest.mark.parametrize("bad", ["bogus", "", "ful"])
+def test_choose_rejects_unknown_mode(bad):
+    with pytest.raises(ValueError, match="mode="):
         choose(bad, PRESETS)
+
+
+def test_choose_resolves_auto_like_everything_else(monkeypatch):
+    monkeypatch.setenv("D2L_MODE", "full")
+    assert choose("auto", PRESETS) == choose("full", PRESETS)
+    assert choose(" Demo ", PRESETS) == choose("demo", PRESETS)
 
 
 def test_choose_requires_both_presets():

@@ -54,15 +54,21 @@ def test_untrained_full_is_torchvision_resnet18():
     assert net.conv1.out_channels == 64 and net.fc.out_features == 5
 
 
-@pytest.mark.parametrize("mode", ["bogus", "auto", "", "Demo"])
+@pytest.mark.parametrize("mode", ["bogus", ""])
 def test_untrained_rejects_unknown_mode(mode):
     with pytest.raises(ValueError, match="mode="):
         untrained_resnet18(mode, 2)
 
 
+def test_untrained_follows_the_mode_rule(monkeypatch):
+    monkeypatch.setenv("D2L_MODE", "full")
+    assert type(untrained_resnet18("auto", 2)) is torchvision.models.ResNet
+    assert isinstance(untrained_resnet18("Demo", 2), ResNet18)   # case and spaces forgiven
+
+
 # ---------------------------------------------------------------- pretrained_resnet18
 
-@pytest.mark.parametrize("mode", ["bogus", "auto", ""])
+@pytest.mark.parametrize("mode", ["bogus", "", "fulll"])
 def test_pretrained_rejects_unknown_mode(mode, monkeypatch):
     monkeypatch.setattr(pretrained, "demo_source_model",
                         lambda *a, **k: pytest.fail("must not train for a bad mode"))
@@ -110,7 +116,7 @@ def tiny_source(monkeypatch):
         calls.append(root)
         return real(root, n_per_class=2, size=32)
 
-    monkeypatch.setattr(demodata, "make_shapes_source_demo", small)
+    monkeypatch.setattr(pretrained, "make_shapes_source_demo", small)
     return calls
 
 

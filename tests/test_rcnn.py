@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 from d2lhelpers.download import DownloadError
-from d2lhelpers.rcnn import (LOSS_NAMES, TrainingDiverged, evaluate_detector, fasterrcnn_banana,
+from d2lhelpers.detection.rcnn import (LOSS_NAMES, TrainingDiverged, evaluate_detector, fasterrcnn_banana,
                              predict_detector, roi_pool, rpn_proposals, to_detection_targets,
                              train_detector)
 
@@ -320,11 +320,9 @@ def test_train_detector_checkpoint_resumes_after_the_last_epoch(tmp_path):
 
 
 def test_train_detector_checkpoints_itself_under_make_full(tmp_path, monkeypatch):
-    import d2lhelpers.train as train
     monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
     monkeypatch.setenv("D2L_NOTEBOOK", "08-rcnn")
-    monkeypatch.setattr(train, "_training_runs", __import__("itertools").count(1))
     model = StubDetector()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    train_detector(model, batches([0.5], [2]), opt, 1, **QUIET)
-    assert (tmp_path / "ckpt" / "08-rcnn" / "run-1.pt").exists()
+    train_detector(model, batches([0.5], [2]), opt, 1, run_name="fasterrcnn", **QUIET)
+    assert (tmp_path / "ckpt" / "08-rcnn" / "fasterrcnn.pt").exists()

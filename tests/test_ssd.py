@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from d2lhelpers.anchors import multibox_prior, multibox_target, offset_boxes
-from d2lhelpers.banana import load_bananas
-from d2lhelpers.ssd import (SIZES, RATIOS, TinySSD, anchor_accuracy, bbox_predictor,
+from d2lhelpers.detection.anchors import multibox_prior, multibox_target, offset_boxes
+from d2lhelpers.data.banana import load_bananas
+from d2lhelpers.detection.ssd import (SIZES, RATIOS, TinySSD, anchor_accuracy, bbox_predictor,
                             cls_predictor, concat_preds, detect, down_sample_blk, evaluate_map, flatten_pred, ssd_errors, ssd_loss)
 from d2lhelpers.train import train_classifier
 

@@ -1,7 +1,6 @@
 """Style transfer: stored features, losses, the synthesis loop, the networks and the images."""
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from PIL import Image
 from torch import nn
 
 from d2lhelpers import style_transfer as st
+from d2lhelpers.demodata import make_style_painting
 from d2lhelpers.style_transfer import (CONTENT_LAYERS, STYLE_LAYERS, compute_loss, content_loss,
                                        demo_vgg19_features, extract_features, feature_net, gram,
                                        layer_names, postprocess, preprocess, style_loss,
@@ -199,17 +199,18 @@ def test_full_mode_loads_torchvision_vgg19_weights(monkeypatch):
 
     monkeypatch.setattr(torchvision.models, "vgg19", FakeVGG)
     monkeypatch.setattr(FakeVGG, "load_state_dict", lambda self, sd: asked.append(sd), raising=False)
-    download = importlib.import_module("d2lhelpers.download")  # the module, not the function
-    monkeypatch.setattr(download, "pretrained_state_dict", fake_state_dict)
+    monkeypatch.setattr(st, "pretrained_state_dict", fake_state_dict)
     features = vgg19_features("full")
     assert asked == [torchvision.models.VGG19_Weights.IMAGENET1K_V1, {"loaded": True}]
     assert len(features) == 37 and not features.training
     assert not any(p.requires_grad for p in features.parameters())
 
 
-def test_vgg19_features_rejects_unknown_modes():
+def test_vgg19_features_follows_the_mode_rule(monkeypatch):
     with pytest.raises(ValueError, match="mode="):
-        vgg19_features("auto")
+        vgg19_features("bogus")
+    monkeypatch.setenv("D2L_MODE", "demo")
+    assert len(vgg19_features("auto")) == 37   # "auto" resolves like everywhere else
 
 
 # -------------------------------------------------------------------------------- images
@@ -228,13 +229,13 @@ def test_preprocess_postprocess_round_trip():
 
 
 def test_style_painting_is_deterministic_and_sized():
-    a, b = st.make_style_painting(60, 90), st.make_style_painting(60, 90)
+    a, b = make_style_painting(60, 90), make_style_painting(60, 90)
     assert a.size == (90, 60) and a.mode == "RGB"
     assert np.array_equal(np.asarray(a), np.asarray(b))
-    assert not np.array_equal(np.asarray(a), np.asarray(st.make_style_painting(60, 90, seed=1)))
+    assert not np.array_equal(np.asarray(a), np.asarray(make_style_painting(60, 90, seed=1)))
     assert np.asarray(a).std() > 20  # strokes, not a flat canvas
     with pytest.raises(ValueError):
-        st.make_style_painting(4, 90)
+        make_style_painting(4, 90)
 
 
 def test_load_image_errors_name_the_path(tmp_path):

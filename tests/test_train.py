@@ -5,8 +5,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from d2lhelpers import loaders
-from d2lhelpers.train import TrainingDiverged, accuracy_counts, evaluate, train_classifier
+from d2lhelpers.data import loaders
+from d2lhelpers.train import (TrainingDiverged, accuracy_counts, checkpoint_file, evaluate,
+                              train_classifier)
 
 CPU = [torch.device("cpu")]
 COLUMNS = ["epoch", "train_loss", "train_acc", "test_acc", "examples_per_sec", "epoch_seconds"]
@@ -404,28 +405,95 @@ def test_mean_reduction_scales_the_gradient_by_the_batch_size():
         train_classifier(nn.Linear(2, 2), [], None, ce(), None, 1, loss_reduction="avg", **QUIET)
 
 
-def test_make_full_runs_get_numbered_checkpoints_and_resume(tmp_path, monkeypatch):
-    import itertools
-
-    import d2lhelpers.train as train
-    monkeypatch.setattr(train, "_training_runs", itertools.count(1))
-    monkeypatch.delenv("D2L_CHECKPOINT_DIR", raising=False)
-    assert train.auto_checkpoint() is None  # not under make full: no checkpoints
-    monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path))
-    monkeypatch.setenv("D2L_NOTEBOOK", "02-fine-tuning")
+def _tiny_data():
     torch.manual_seed(0)
     X = torch.randn(32, 2)
-    data = [(X[i:i + 8], (X[i:i + 8, 0] > 0).long()) for i in range(0, 32, 8)]
-    net = nn.Linear(2, 2)
-    train_classifier(net, data, None, ce(), torch.optim.SGD(net.parameters(), lr=0.1), 2, **QUIET)
-    train_classifier(net, data, None, ce(), torch.optim.SGD(net.parameters(), lr=0.1), 1, **QUIET)
+    return [(X[i:i + 8], (X[i:i + 8, 0] > 0).long()) for i in range(0, 32, 8)]
+
+
+def _fit(net, data, epochs, **kwargs):
+    return train_classifier(net, data, None, ce(), torch.optim.SGD(net.parameters(), lr=0.1),
+                            epochs, **kwargs, **QUIET)
+
+
+def test_make_full_checkpoints_are_named_by_run_and_resume(tmp_path, monkeypatch):
+    monkeypatch.delenv("D2L_CHECKPOINT_DIR", raising=False)
+    assert checkpoint_file(run_name="finetune") is None  # not under make full: no checkpoints
+    assert checkpoint_file(tmp_path / "x.pt", "finetune") == tmp_path / "x.pt"  # explicit wins
+    monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("D2L_NOTEBOOK", "02-fine-tuning")
+    assert checkpoint_file(run_name=None) is None        # an unnamed run is not checkpointed
+    with pytest.raises(ValueError, match="run_name='a/b'"):
+        checkpoint_file(run_name="a/b")
+    data = _tiny_data()
+    _fit(nn.Linear(2, 2), data, 2, run_name="finetune")
+    _fit(nn.Linear(2, 2), data, 1, run_name="scratch")
+    _fit(nn.Linear(2, 2), data, 1)                      # unnamed: no file
     runs = sorted(p.name for p in (tmp_path / "02-fine-tuning").iterdir())
-    assert runs == ["run-1.pt", "run-2.pt"]  # one per training run, in call order
-    # a relaunched notebook: the same call order finds run-1 finished and does not retrain
-    monkeypatch.setattr(train, "_training_runs", itertools.count(1))
+    assert runs == ["finetune.pt", "scratch.pt"]
+    # a relaunched notebook finds the finished run by its name and does not retrain
     again = nn.Linear(2, 2)
-    history = train_classifier(again, data, None, ce(), torch.optim.SGD(again.parameters(), lr=0.1),
-                               2, **QUIET)
+    history = _fit(again, data, 2, run_name="finetune")
     assert history["epoch"].tolist() == [1, 2]
-    assert torch.equal(again.weight, torch.load(tmp_path / "02-fine-tuning" / "run-1.pt",
+    assert torch.equal(again.weight, torch.load(tmp_path / "02-fine-tuning" / "finetune.pt",
                                                 weights_only=False)["model"]["weight"])
+
+
+def test_a_skipped_training_does_not_shift_the_next_runs_checkpoint(tmp_path, monkeypatch):
+    """The hazard of numbering runs by call order: in the first launch a cached pretraining
+    is missing and trains, in the relaunch it is a cache hit and does not. The fine-tuning
+    that follows must find its own checkpoint both times, never the pretraining's."""
+    monkeypatch.setenv("D2L_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+    monkeypatch.setenv("D2L_NOTEBOOK", "02-fine-tuning")
+    data = _tiny_data()
+    cache = tmp_path / "pretrained.pt"
+
+    def pretrained() -> nn.Module:   # trains only on a cache miss, like demo_source_model
+        net = nn.Linear(2, 2)
+        if cache.exists():
+            net.load_state_dict(torch.load(cache, weights_only=True))
+        else:
+            _fit(net, data, 3)    # a training of its own, cached by its own file
+            torch.save(net.state_dict(), cache)
+        return net
+
+    class Interrupt(Exception):
+        pass
+
+    def interrupting(batches, stop_in_epoch):
+        for epoch in range(10):
+            for i, batch in enumerate(batches):
+                if epoch + 1 == stop_in_epoch and i == 1:
+                    raise Interrupt
+                yield batch
+
+    # first launch: the pretraining trains, the fine-tuning stops in its third epoch
+    net = pretrained()
+    with pytest.raises(Interrupt):
+        train_classifier(net, _Epochs(interrupting(data, 3), len(data)), None, ce(),
+                         torch.optim.SGD(net.parameters(), lr=0.1), 4, run_name="finetune",
+                         **QUIET)
+    saved = torch.load(tmp_path / "ckpt" / "02-fine-tuning" / "finetune.pt", weights_only=False)
+    assert saved["epoch"] == 2 and len(saved["history"]) == 2
+
+    # relaunch: a cache hit trains nothing, and the fine-tuning resumes from its own file
+    net = pretrained()
+    history = _fit(net, data, 4, run_name="finetune")
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    assert history["train_loss"].tolist()[:2] == [r["train_loss"] for r in saved["history"]]
+    assert sorted(p.name for p in (tmp_path / "ckpt" / "02-fine-tuning").iterdir()) == \
+        ["finetune.pt"]
+
+
+class _Epochs:
+    """Re-iterable batches from one generator: each pass takes ``n`` batches of it."""
+
+    def __init__(self, batches, n: int):
+        self.batches, self.n = batches, n
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        for _ in range(self.n):
+            yield next(self.batches)

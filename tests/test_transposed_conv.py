@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from d2lhelpers.transposed_conv import corr2d, kernel2matrix, trans_conv
+from d2lhelpers.segmentation.transposed_conv import corr2d, kernel2matrix, trans_conv
 
 X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import shutil
 from pathlib import Path
 
@@ -11,11 +10,14 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from d2lhelpers import voc
-from d2lhelpers.voc import (VOC_CLASSES, VOC_COLORMAP, VOC_MEAN, VOC_PALETTE, VOC_STD,
-                            VOC_VOID_COLOR, VOID_INDEX, VOCSegDataset, label2image, load_voc,
-                            make_voc_demo, read_voc_example, read_voc_label, voc_colormap2label,
-                            voc_folder, voc_label_indices, voc_split)
+import d2lhelpers.demodata.voc as demo_voc
+from d2lhelpers.data import voc
+from d2lhelpers.data.voc import (VOCSegDataset, label2image, load_voc, read_voc_example,
+                                 read_voc_label, voc_colormap2label, voc_label_indices, voc_split)
+from d2lhelpers.data.voc_classes import (VOC_CLASSES, VOC_COLORMAP, VOC_PALETTE, VOC_VOID_COLOR,
+                                         VOID_INDEX)
+from d2lhelpers.demodata.voc import make_voc_demo
+from d2lhelpers.pretrained import IMAGENET_MEAN, IMAGENET_STD
 
 N_TRAIN, N_VAL = 24, 8
 HEIGHT, WIDTH = (40, 80), (48, 96)
@@ -143,12 +145,12 @@ def test_demo_objects_look_like_their_class() -> None:
     one of its two colours, far from the muted background."""
     rng = np.random.default_rng(0)
     for _ in range(30):
-        image, label = voc.render_voc_scene(80, 120, rng)
+        image, label = demo_voc.render_voc_scene(80, 120, rng)
         for c in set(np.unique(label).tolist()) - {0, VOID_INDEX}:
             pixels = image[label == c].astype(float)
             if len(pixels) < 30:
                 continue
-            _, main, second, _ = voc._DEMO_LOOKS[c]
+            _, main, second, _ = demo_voc._LOOKS[c]
             dist = np.linalg.norm(pixels[:, None, :] - np.array([main, second], float), axis=-1)
             assert np.median(dist.min(axis=1)) < 60, VOC_CLASSES[c]
 
@@ -163,7 +165,7 @@ def test_same_seed_same_bytes_and_generated_once(tmp_path: Path, voc_dir: Path,
     def boom(*args, **kwargs):
         raise AssertionError("regenerated")
 
-    monkeypatch.setattr(voc, "render_voc_scene", boom)
+    monkeypatch.setattr(demo_voc, "render_voc_scene", boom)
     assert make_small(tmp_path) == again            # cached: nothing is drawn again
     with pytest.raises(AssertionError, match="regenerated"):
         make_small(tmp_path, seed=2)
@@ -229,7 +231,7 @@ def test_missing_files_are_named(copy_dir: Path) -> None:
     with pytest.raises(FileNotFoundError, match=rf"{name}\.jpg is missing: .*val\.txt lists"):
         voc_split(copy_dir, False)
     (copy_dir / "ImageSets" / "Segmentation" / "train.txt").unlink()
-    with pytest.raises(FileNotFoundError, match=r"train\.txt is missing.*voc_folder"):
+    with pytest.raises(FileNotFoundError, match=r"train\.txt is missing.*dataset_folder"):
         VOCSegDataset(True, CROP, copy_dir)
 
 
@@ -291,7 +293,7 @@ def fake_example(height: int, width: int):
 
 
 def unnormalise(X: torch.Tensor) -> torch.Tensor:
-    mean, std = torch.tensor(VOC_MEAN).reshape(3, 1, 1), torch.tensor(VOC_STD).reshape(3, 1, 1)
+    mean, std = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1), torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
     return ((X * std + mean) * 255).round().long()
 
 
@@ -348,17 +350,3 @@ def test_load_voc_batches_and_deterministic_validation(voc_dir: Path) -> None:
     second = list(val_iter)
     assert len(first) == -(-len(val_iter.dataset) // 4)
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(first, second))
-
-
-def test_full_mode_downloads_the_real_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    download = importlib.import_module("d2lhelpers.download")
-
-    def fake_download_extract(name, root=None, **kwargs):
-        calls.append((name, root))
-        return tmp_path / "VOCdevkit"
-
-    monkeypatch.setattr(download, "download_extract", fake_download_extract)
-    assert voc_folder("full", tmp_path, n_train=3) == tmp_path / "VOCdevkit" / "VOC2012"
-    assert calls == [("voc2012", tmp_path)]
-    assert download.DATASETS["voc2012"].folder == "VOCdevkit"

@@ -2,7 +2,7 @@
 
 Training runs through :func:`d2lhelpers.train.train_classifier` (the model returns a
 tuple; :func:`ssd_loss` and :func:`anchor_accuracy` unpack it), so it shares the
-trainer's device-side metrics, bf16 autocast, checkpoints and examples/s timing.
+training engine's device-side metrics, mixed precision, checkpoints and examples/s timing.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..train import DeviceSums, eval_mode
 from .anchors import multibox_detection, multibox_prior, multibox_target
-from .detection_metrics import detections_to_preds, mean_average_precision
+from .metrics import detections_to_preds, labels_to_targets, mean_average_precision
 
 __all__ = ["SIZES", "RATIOS", "cls_predictor", "bbox_predictor", "flatten_pred", "concat_preds",
            "down_sample_blk", "base_net", "get_blk", "blk_forward", "TinySSD", "ssd_loss",
@@ -145,46 +146,30 @@ def anchor_accuracy(outputs, labels) -> tuple[torch.Tensor, torch.Tensor]:
         (), cls_labels.numel(), device=cls_labels.device)
 
 
-def _device_of(net: nn.Module) -> torch.device:
-    return next(net.parameters()).device
-
-
-@torch.no_grad()
 def ssd_errors(net: nn.Module, data_iter: Iterable) -> tuple[float, float]:
     """The textbook's two training figures over a data set: class error per anchor and
     mean absolute error of the positive anchors' offsets (per offset entry)."""
-    device, was_training = _device_of(net), net.training
-    net.eval()
-    totals = torch.zeros(4, dtype=torch.float64, device=device)
-    try:
+    device = next(net.parameters()).device
+    sums = DeviceSums(4, device)   # wrong classes, anchors, absolute error, offset entries
+    with eval_mode(net):
         for X, Y in data_iter:
             X, Y = X.to(device), Y.to(device)
             anchors, cls_preds, bbox_preds = net(X)
             bbox_labels, bbox_masks, cls_labels = multibox_target(anchors, Y)
-            totals += torch.stack([
-                (cls_preds.argmax(dim=-1) != cls_labels).sum().double(),
-                torch.full((), cls_labels.numel(), device=device, dtype=torch.float64),
-                ((bbox_labels - bbox_preds) * bbox_masks).abs().sum().double(),
-                torch.full((), bbox_labels.numel(), device=device, dtype=torch.float64)])
-    finally:
-        net.train(was_training)
-    wrong, n_cls, abs_err, n_bbox = totals.tolist()
+            sums.add((cls_preds.argmax(dim=-1) != cls_labels).sum(), cls_labels.numel(),
+                     ((bbox_labels - bbox_preds) * bbox_masks).abs().sum(), bbox_labels.numel())
+    wrong, n_cls, abs_err, n_bbox = sums.read()
     return wrong / n_cls, abs_err / n_bbox
 
 
-@torch.no_grad()
 def detect(net: nn.Module, X: torch.Tensor, nms_threshold: float = 0.5) -> torch.Tensor:
     """Detections (batch, anchors, 6): rows (class, confidence, x1, y1, x2, y2), class -1
     for background or suppressed; coordinates normalised to [0, 1]."""
-    was_training = net.training
-    net.eval()
-    try:
-        anchors, cls_preds, bbox_preds = net(X.to(_device_of(net)))
-    finally:
-        net.train(was_training)
-    cls_probs = F.softmax(cls_preds.float(), dim=2).permute(0, 2, 1)
-    return multibox_detection(cls_probs, bbox_preds.float(), anchors,
-                              nms_threshold=nms_threshold)
+    with eval_mode(net):
+        anchors, cls_preds, bbox_preds = net(X.to(next(net.parameters()).device))
+        cls_probs = F.softmax(cls_preds.float(), dim=2).permute(0, 2, 1)
+        return multibox_detection(cls_probs, bbox_preds.float(), anchors,
+                                  nms_threshold=nms_threshold)
 
 
 def evaluate_map(net: nn.Module, data_iter: Iterable,
@@ -197,7 +182,5 @@ def evaluate_map(net: nn.Module, data_iter: Iterable,
     preds, targets = [], []
     for X, Y in data_iter:
         preds += detections_to_preds(detect(net, X).cpu())
-        for y in Y:
-            y = y[y[:, 0] >= 0]
-            targets.append({"boxes": y[:, 1:].float(), "labels": y[:, 0].long()})
+        targets += labels_to_targets(Y)
     return mean_average_precision(preds, targets, iou_thresholds=iou_thresholds)

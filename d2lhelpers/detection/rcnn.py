@@ -6,13 +6,13 @@ backbone for the banana set: :func:`fasterrcnn_banana` builds it for a mode (fro
 in demo mode, COCO-pretrained with a new 2-class box predictor in full mode),
 :func:`to_detection_targets` turns the book's ``(b, m, 5)`` labels into torchvision's
 target dicts, :func:`train_detector` trains (loss sums kept on the device, read back once
-per epoch; bf16 autocast on CUDA), and :func:`predict_detector`, :func:`rpn_proposals` and
-:func:`evaluate_detector` look at what it learnt.
+per epoch; the mixed precision of :class:`~d2lhelpers.train.Precision`), and
+:func:`predict_detector`, :func:`rpn_proposals` and :func:`evaluate_detector` look at what
+it learnt.
 """
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .detection_metrics import mean_average_precision
-from .mode import default_device, resolve_mode
-from .train import (TrainingDiverged, _autocast, _load_checkpoint, _save_checkpoint, _sync,
-                    auto_checkpoint)
+from ..mode import default_device, resolve_mode
+from ..train import (Checkpoint, DeviceSums, DeviceTimer, Precision, TrainingDiverged,
+                     check_finite, checkpoint_file, eval_mode)
+from .metrics import mean_average_precision
 
 __all__ = ["LOSS_NAMES", "roi_pool", "to_detection_targets", "fasterrcnn_banana",
            "train_detector", "predict_detector", "rpn_proposals", "evaluate_detector",
@@ -125,7 +125,7 @@ def fasterrcnn_banana(mode: str, image_size: int | None = None,
 
     kwargs = _builder_kwargs(image_size, kwargs)
     if resolve_mode(mode) == "full":
-        from .download import pretrained_state_dict
+        from ..download import pretrained_state_dict
         weights = FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.DEFAULT
         # Download (or find in the torch.hub cache) first: offline this raises the book's
         # DownloadError. The builder then reads the cached file and sets up frozen BN.
@@ -161,7 +161,8 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
                    num_epochs: int, device: torch.device | str | None = None,
                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                    warmup_iters: int = 0, pixel_max: float = 255.0, plot: bool = True,
-                   verbose: bool = True, checkpoint: str | Path | None = None) -> pd.DataFrame:
+                   verbose: bool = True, checkpoint: str | Path | None = None,
+                   run_name: str | None = None) -> pd.DataFrame:
     """Train a torchvision detector on batches ``(images, labels)`` of the banana loader.
 
     ``images`` are ``(b, 3, H, W)`` with values 0..``pixel_max`` (divided by it here),
@@ -169,12 +170,13 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     training mode the model returns a dict of losses; their sum is minimised. The losses
     are summed on the device and read back once per epoch (no host sync per batch from
     this loop; torchvision's detector itself still syncs inside, e.g. to sample RoIs).
-    On CUDA the forward pass runs under bf16 autocast. ``scheduler`` steps once per epoch;
+    The forward pass runs under the device's mixed precision
+    (:class:`~d2lhelpers.train.Precision`). ``scheduler`` steps once per epoch;
     ``warmup_iters`` > 0 ramps the learning rate up linearly from 1/1000 over the first
     iterations (as torchvision's detection recipe does). Examples per second are timed
-    over each whole epoch with CUDA synchronised at its ends. A NaN or infinite loss
-    raises :class:`~d2lhelpers.train.TrainingDiverged`. ``checkpoint`` works as in
-    :func:`~d2lhelpers.train.train_classifier` (saved after every epoch, resumed from).
+    over each whole epoch with the device synchronised at its ends. A NaN or infinite
+    loss raises :class:`~d2lhelpers.train.TrainingDiverged`. ``checkpoint`` and
+    ``run_name`` work as in :func:`~d2lhelpers.train.train_classifier`.
 
     Returns one row per epoch: ``epoch``, ``train_loss`` (the summed loss, averaged over
     images), the four parts in :data:`LOSS_NAMES`, ``examples_per_sec`` and
@@ -184,65 +186,59 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
         raise ValueError(f"num_epochs={num_epochs} must be >= 0")
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
+    precision = Precision(device)
     warmup = (torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1e-3,
                                                 total_iters=warmup_iters)
               if warmup_iters > 0 and num_epochs > 0 else None)
-    from .plotting import LivePlot
+    from ..plotting import LivePlot
     live = LivePlot(xlabel="epoch", legend=["train loss", "RPN loss", "RoI head loss"],
                     xlim=(1, max(num_epochs, 1))) if plot else None
-    checkpoint = Path(checkpoint) if checkpoint else auto_checkpoint()
-    rows, start_epoch = [], 0
-    if checkpoint is not None and checkpoint.exists():
-        rows, start_epoch = _load_checkpoint(checkpoint, model, optimizer, scheduler, verbose)
+    ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), model, optimizer, scheduler,
+                      precision)
+    rows, start_epoch = ckpt.resume(verbose)
     step = start_epoch * len(train_iter) if hasattr(train_iter, "__len__") else 0
-    if live:
-        for row in rows:
-            live.add(row["epoch"], [row["train_loss"],
-                                    row["loss_objectness"] + row["loss_rpn_box_reg"],
-                                    row["loss_classifier"] + row["loss_box_reg"]])
+
+    def plotted(row: dict) -> list[float]:  # the total, then the two stages: RPN and RoI head
+        return [row["train_loss"], row["loss_objectness"] + row["loss_rpn_box_reg"],
+                row["loss_classifier"] + row["loss_box_reg"]]
+
+    for row in rows:
+        if live:
+            live.add(row["epoch"], plotted(row))
     for epoch in range(start_epoch, num_epochs):
         model.train()
-        totals = torch.zeros(1 + len(LOSS_NAMES), dtype=torch.float64, device=device)
+        sums = DeviceSums(1 + len(LOSS_NAMES), device)   # the loss and its parts
+        timer = DeviceTimer(device)
         examples, batch = 0, -1
-        _sync(device)
-        tic = time.perf_counter()
         for batch, (X, y) in enumerate(train_iter):
             targets = _targets_to_device(to_detection_targets(y, X.shape[-2:]), device)
             images = _images(X, device, pixel_max)
-            with _autocast(device):
+            with precision.autocast():
                 loss_dict = model(images, targets)
             parts = torch.stack([loss_dict[name].float() for name in LOSS_NAMES])
             loss = parts.sum()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward_step(loss, optimizer)
             if warmup is not None and step < warmup_iters:
                 warmup.step()
             step += 1
             # weighted by the batch size, so a short last batch counts for less
-            totals += torch.cat([loss.reshape(1), parts]).detach().double() * len(images)
+            sums.add_vector(torch.cat([loss.reshape(1), parts]).double() * len(images))
             examples += len(images)
-        _sync(device)
-        seconds = time.perf_counter() - tic
+        seconds = timer.seconds()
         if batch < 0:
             raise ValueError("train_iter yielded no batches; is the dataset empty?")
-        means = [v / examples for v in totals.tolist()]  # the epoch's one read-back
-        if not all(math.isfinite(v) for v in means):
-            raise TrainingDiverged(
-                f"the training loss became {means[0]} in epoch {epoch + 1} (parts: "
-                + ", ".join(f"{n} {v:.4g}" for n, v in zip(LOSS_NAMES, means[1:]))
-                + "); lower the learning rate, add warm-up or check the boxes for NaN/inf")
+        means = [v / examples for v in sums.read()]   # the epoch's one read-back
+        check_finite(means[0], epoch + 1, ckpt.path, parts=dict(zip(LOSS_NAMES, means[1:])),
+                     advice="lower the learning rate, add warm-up or check the boxes for NaN/inf")
         if scheduler is not None:
             scheduler.step()
         rows.append({"epoch": epoch + 1, "train_loss": means[0],
                      **dict(zip(LOSS_NAMES, means[1:])),
                      "examples_per_sec": examples / seconds, "epoch_seconds": seconds})
-        if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, scheduler, rows, epoch + 1)
-        if live:  # the total, then the two stages: RPN and RoI head (class + box)
-            parts = dict(zip(LOSS_NAMES, means[1:]))
-            live.add(epoch + 1, [means[0], parts["loss_objectness"] + parts["loss_rpn_box_reg"],
-                                 parts["loss_classifier"] + parts["loss_box_reg"]])
+        ckpt.save(rows, epoch + 1)
+        if live:
+            live.add(epoch + 1, plotted(rows[-1]))
     if live:
         live.close()
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", *LOSS_NAMES,
@@ -267,13 +263,8 @@ def predict_detector(model: nn.Module, images: torch.Tensor | Sequence[torch.Ten
     coordinates around 300 pixels to steps of 2.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model(_images(images, device, pixel_max))
-    finally:
-        model.train(was_training)
+    with eval_mode(model):
+        out = model(_images(images, device, pixel_max))
     return [{k: v.float().cpu() if v.is_floating_point() else v.cpu() for k, v in d.items()}
             for d in out]
 
@@ -289,19 +280,14 @@ def rpn_proposals(model: nn.Module, images: torch.Tensor | Sequence[torch.Tensor
     Runs in float32, like :func:`predict_detector`.
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            batch = _images(images, device, pixel_max)
-            original_sizes = [tuple(x.shape[-2:]) for x in batch]
-            resized, _ = model.transform(batch)
-            features = model.backbone(resized.tensors)
-            proposals, _ = model.rpn(resized, features)
-            boxes = model.transform.postprocess([{"boxes": p} for p in proposals],
-                                                resized.image_sizes, original_sizes)
-    finally:
-        model.train(was_training)
+    with eval_mode(model):
+        batch = _images(images, device, pixel_max)
+        original_sizes = [tuple(x.shape[-2:]) for x in batch]
+        resized, _ = model.transform(batch)
+        features = model.backbone(resized.tensors)
+        proposals, _ = model.rpn(resized, features)
+        boxes = model.transform.postprocess([{"boxes": p} for p in proposals],
+                                            resized.image_sizes, original_sizes)
     return [b["boxes"].float().cpu() for b in boxes]
 
 

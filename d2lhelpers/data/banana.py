@@ -4,7 +4,7 @@ The real set (``banana-detection.zip``) holds 1000 training and 100 validation i
 256 x 256 pixels in ``banana-detection/bananas_{train,val}/``, each folder with
 ``images/<i>.png`` and a ``label.csv`` of columns ``img_name,label,xmin,ymin,xmax,ymax``
 (label 0 = banana, box corners in pixels). Demo mode generates a synthetic set in the same
-layout (:func:`~d2lhelpers.demodata.make_banana_demo`); the same reader loads either.
+layout (:func:`~d2lhelpers.demodata.banana.make_banana_demo`); the same reader loads either.
 """
 from __future__ import annotations
 
@@ -17,27 +17,29 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .datasets import read_rgb
-from .demodata import make_banana_demo
+from .images import read_rgb
 from .loaders import data_loader
-from .mode import resolve_mode
+from .locate import dataset_folder
 
-__all__ = ["BANANA_COLUMNS", "BananasDataset", "banana_folder", "load_bananas", "read_bananas"]
+__all__ = ["BANANA_COLUMNS", "BananasDataset", "banana_split_dir", "load_bananas",
+           "read_banana_labels", "read_bananas"]
 
 BANANA_COLUMNS = ("img_name", "label", "xmin", "ymin", "xmax", "ymax")
 
 
-def _split_dir(data_dir: str | os.PathLike, is_train: bool) -> Path:
+def banana_split_dir(data_dir: str | os.PathLike, is_train: bool) -> Path:
+    """``bananas_train`` (or ``bananas_val``) inside the ``banana-detection`` folder."""
     return Path(data_dir).expanduser() / ("bananas_train" if is_train else "bananas_val")
 
 
-def _read_labels(csv_file: Path) -> pd.DataFrame:
+def read_banana_labels(csv_file: Path) -> pd.DataFrame:
     """``label.csv`` as a DataFrame, checked: the six columns, numbers, sane boxes."""
     if not csv_file.is_file():
         raise FileNotFoundError(
             f"{csv_file} is missing: a banana-detection split folder holds label.csv "
-            f"(columns {','.join(BANANA_COLUMNS)}) and images/. Use banana_folder('full') "
-            "to download the real set or banana_folder('demo') for the synthetic one.")
+            f"(columns {','.join(BANANA_COLUMNS)}) and images/. Use dataset_folder("
+            "'banana-detection', 'full') to download the real set or dataset_folder("
+            "'banana-detection', 'demo') for the synthetic one.")
     try:
         with warnings.catch_warnings():   # rows longer than the header: an error, not a warning
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -69,16 +71,16 @@ def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Read one split of the banana set: ``(images, targets)``.
 
-    ``data_dir`` is the ``banana-detection`` folder (what :func:`banana_folder` returns).
+    ``data_dir`` is the ``banana-detection`` folder (``dataset_folder('banana-detection')``).
     ``images`` is a uint8 tensor ``(N, 3, H, W)`` in the order of ``label.csv``;
     ``targets`` is float32 ``(N, 1, 5)``: per image one object ``[label, xmin, ymin,
     xmax, ymax]`` with x divided by the width and y by the height (both 256 in the real
     set), so corners lie in [0, 1]. A missing or malformed ``label.csv``, a missing image
     or images of different sizes raise an error naming the file.
     """
-    folder = _split_dir(data_dir, is_train)
+    folder = banana_split_dir(data_dir, is_train)
     csv_file = folder / "label.csv"
-    table = _read_labels(csv_file)
+    table = read_banana_labels(csv_file)
     images = []
     for name in table.img_name:
         path = folder / "images" / str(name)
@@ -126,25 +128,6 @@ class BananasDataset(Dataset):
         return f"BananasDataset({len(self)} {split} images of {w}x{h}, from {self.data_dir})"
 
 
-def banana_folder(mode: str, root: str | os.PathLike | None = None, **demo: Any) -> Path:
-    """The ``banana-detection`` folder (holding ``bananas_train/`` and ``bananas_val/``).
-
-    ``mode`` goes through :func:`~d2lhelpers.mode.resolve_mode`. Full mode downloads,
-    SHA-1-verifies and extracts the real set once (under ``root``, default
-    ``data_root()``); without network it raises
-    :class:`~d2lhelpers.download.DownloadError` saying what to do. Demo mode generates
-    the synthetic set (default root ``data_root()/"demo"``); the keyword arguments
-    ``demo`` (``n_train``, ``n_val``, ``size``, ``seed``) go to
-    :func:`~d2lhelpers.demodata.make_banana_demo` and are ignored in full mode, so a
-    notebook can pass its demo preset in both modes.
-    """
-    if resolve_mode(mode) == "full":
-        from .download import download_extract
-        return download_extract("banana-detection",
-                                None if root is None else Path(root).expanduser())
-    return make_banana_demo(root, **demo)
-
-
 # export: chapters/06-banana-dataset.ipynb
 def load_bananas(mode: str, batch_size: int, root: str | os.PathLike | None = None,
                  **demo: Any) -> tuple[DataLoader, DataLoader]:
@@ -153,9 +136,9 @@ def load_bananas(mode: str, batch_size: int, root: str | os.PathLike | None = No
     The training loader shuffles, the validation loader keeps the file order. Batches are
     ``(images, targets)`` of shapes ``(batch, 3, H, W)`` (float32, 0-255) and
     ``(batch, 1, 5)``; in full mode H = W = 256. ``mode``, ``root`` and ``demo`` are as in
-    :func:`banana_folder`.
+    :func:`~d2lhelpers.data.locate.dataset_folder`.
     """
-    folder = banana_folder(mode, root, **demo)
+    folder = dataset_folder("banana-detection", mode, root, **demo)
     train_iter = data_loader(BananasDataset(folder, is_train=True), batch_size, shuffle=True)
     val_iter = data_loader(BananasDataset(folder, is_train=False), batch_size, shuffle=False)
     return train_iter, val_iter

@@ -12,20 +12,16 @@ from typing import Sequence
 
 import torch
 
+from ..checks import check_matrix
+
 __all__ = ["corr2d", "kernel2matrix", "trans_conv"]
-
-
-def _check_2d(name: str, t: torch.Tensor) -> None:
-    if not isinstance(t, torch.Tensor) or t.dim() != 2:
-        shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-        raise ValueError(f"{name} must be a 2-D tensor (height, width), got {shape}")
 
 
 # export: chapters/10-transposed-conv.ipynb
 def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """2-D cross-correlation of ``X`` with the kernel ``K`` (no padding, stride 1)."""
-    _check_2d("X", X)
-    _check_2d("K", K)
+    check_matrix(X, "X")
+    check_matrix(K, "K")
     h, w = K.shape
     Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
     for i in range(Y.shape[0]):
@@ -44,8 +40,8 @@ def trans_conv(X: torch.Tensor, K: torch.Tensor, stride: int = 1, padding: int =
     from each border of the result (a transposed convolution's padding shrinks it).
     The output is ``(n - 1) * stride + k - 2 * padding`` along each axis.
     """
-    _check_2d("X", X)
-    _check_2d("K", K)
+    check_matrix(X, "X")
+    check_matrix(K, "K")
     h, w = K.shape
     Y = torch.zeros(((X.shape[0] - 1) * stride + h, (X.shape[1] - 1) * stride + w))
     for i in range(X.shape[0]):
@@ -62,7 +58,7 @@ def kernel2matrix(K: torch.Tensor, input_shape: Sequence[int] = (3, 3)) -> torch
     ``W @ X.reshape(-1)`` equals ``corr2d(X, K).reshape(-1)`` (both in row-major order).
     A 2x2 kernel on a 3x3 input gives a 4x9 matrix.
     """
-    _check_2d("K", K)
+    check_matrix(K, "K")
     kh, kw = K.shape
     in_h, in_w = input_shape
     out_h, out_w = in_h - kh + 1, in_w - kw + 1

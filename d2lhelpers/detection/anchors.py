@@ -14,47 +14,13 @@ from typing import Sequence
 import torch
 import torchvision
 
-from .boxes import _box_iou, _check_last_dim, _corner_to_center, box_center_to_corner, \
-    box_iou, check_corner_boxes
+from ..checks import anchor_list, check_box_labels, check_corner_boxes, check_last_dim, \
+    positive_list
+from .boxes import box_center_to_corner, box_corner_to_center, box_iou
 
-__all__ = ["multibox_prior", "assign_anchor_to_bbox", "assign_anchor_to_bbox_loop",
-           "offset_boxes", "offset_inverse", "multibox_target", "multibox_target_loop",
-           "nms", "nms_loop", "multibox_detection"]
-
-
-# ---------------------------------------------------------------- input checks
-
-def _positive_list(values: Sequence[float], name: str) -> list[float]:
-    try:
-        values = [float(v) for v in values]
-    except TypeError:
-        raise TypeError(f"{name} must be a list of numbers, got {values!r}") from None
-    if not values:
-        raise ValueError(f"{name} is empty; give at least one value, e.g. {name}=[0.5]")
-    bad = [v for v in values if not v > 0]  # also catches NaN
-    if bad:
-        raise ValueError(f"{name}={values} must all be positive, got {bad}")
-    return values
-
-
-def _anchor_list(anchors: torch.Tensor, name: str = "anchors") -> torch.Tensor:
-    """``(1, a, 4)`` (as ``multibox_prior`` returns them) or ``(a, 4)`` -> ``(a, 4)``."""
-    _check_last_dim(anchors, name)
-    if anchors.dim() == 3 and anchors.shape[0] == 1:
-        anchors = anchors[0]
-    if anchors.dim() != 2:
-        raise ValueError(f"{name} must have shape (1, a, 4) or (a, 4), "
-                         f"got {tuple(anchors.shape)}")
-    return anchors
-
-
-def _check_labels(labels: torch.Tensor) -> None:
-    if not isinstance(labels, torch.Tensor) or labels.dim() != 3 or labels.shape[-1] != 5:
-        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels)
-        raise ValueError(
-            "labels must have shape (batch, boxes per image, 5) with rows "
-            f"(class, x1, y1, x2, y2), got {shape}; for one box per image use "
-            "labels[:, None, :] (a batch of the banana data is (b, 1, 5))")
+__all__ = ["multibox_prior", "greedy_assign", "assign_anchor_to_bbox",
+           "assign_anchor_to_bbox_loop", "offset_boxes", "offset_inverse", "multibox_target",
+           "multibox_target_loop", "nms", "nms_loop", "multibox_detection"]
 
 
 # ---------------------------------------------------------------- generating anchors
@@ -71,7 +37,7 @@ def multibox_prior(data: torch.Tensor, sizes: Sequence[float],
     if not isinstance(data, torch.Tensor) or data.dim() < 2:
         raise ValueError("data must be a tensor (..., height, width), e.g. a feature map "
                          f"(b, c, h, w); got {getattr(data, 'shape', type(data))}")
-    sizes, ratios = _positive_list(sizes, "sizes"), _positive_list(ratios, "ratios")
+    sizes, ratios = positive_list(sizes, "sizes"), positive_list(ratios, "ratios")
     in_height, in_width = data.shape[-2:]
     if in_height == 0 or in_width == 0:
         raise ValueError(f"data has height {in_height} and width {in_width}; both must be > 0")
@@ -101,7 +67,7 @@ def multibox_prior(data: torch.Tensor, sizes: Sequence[float],
 # ---------------------------------------------------------------- labelling anchors
 
 # export: chapters/04-anchor-boxes.ipynb
-def _greedy_assign(iou: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+def greedy_assign(iou: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Assign boxes (columns) to anchors (rows) of a batch of IoU matrices ``(b, a, m)``.
 
     Entries of -1 mark columns that are no box (padding). Returns ``(b, a)`` box indices,
@@ -144,7 +110,7 @@ def assign_anchor_to_bbox(ground_truth: torch.Tensor, anchors: torch.Tensor,
     row and column, repeat m times; then every other anchor whose best IoU is at least
     ``iou_threshold`` gets that box. Returns ``(a,)`` (or ``(b, a)``) int64 on ``device``.
     """
-    anchors = _anchor_list(anchors)
+    anchors = anchor_list(anchors)
     check_corner_boxes(anchors, "anchors")
     check_corner_boxes(ground_truth, "ground_truth")
     if ground_truth.dim() not in (2, 3):
@@ -152,8 +118,8 @@ def assign_anchor_to_bbox(ground_truth: torch.Tensor, anchors: torch.Tensor,
                          f"got {tuple(ground_truth.shape)}")
     single = ground_truth.dim() == 2
     gt = ground_truth[None] if single else ground_truth
-    iou = _box_iou(anchors.to(gt.dtype)[None], gt)  # (b, a, m)
-    result = _greedy_assign(iou, iou_threshold)
+    iou = box_iou(anchors.to(gt.dtype)[None], gt)  # (b, a, m)
+    result = greedy_assign(iou, iou_threshold)
     result = result[0] if single else result
     return result.to(device) if device is not None else result
 
@@ -166,7 +132,7 @@ def assign_anchor_to_bbox_loop(ground_truth: torch.Tensor, anchors: torch.Tensor
 
     ``ground_truth``: ``(m, 4)``, ``anchors``: ``(a, 4)``; returns ``(a,)`` int64.
     """
-    anchors = _anchor_list(anchors)
+    anchors = anchor_list(anchors)
     num_anchors, num_gt_boxes = anchors.shape[0], ground_truth.shape[0]
     device = device if device is not None else anchors.device
     jaccard = box_iou(anchors, ground_truth)  # (num_anchors, num_gt_boxes)
@@ -185,7 +151,7 @@ def assign_anchor_to_bbox_loop(ground_truth: torch.Tensor, anchors: torch.Tensor
         if jaccard.reshape(-1)[max_idx] < 0:  # fewer anchors than boxes: none left
             break
         box_idx = max_idx % num_gt_boxes
-        anc_idx = max_idx // num_gt_boxes  # integer division, see _greedy_assign
+        anc_idx = max_idx // num_gt_boxes  # integer division, see greedy_assign
         anchors_bbox_map[anc_idx] = box_idx
         jaccard[:, box_idx] = -1
         jaccard[anc_idx, :] = -1
@@ -204,14 +170,8 @@ def offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
     """
     check_corner_boxes(anchors, "anchors")
     check_corner_boxes(assigned_bb, "assigned_bb")
-    return _offset_boxes(anchors, assigned_bb, eps)
-
-
-# export: chapters/04-anchor-boxes.ipynb
-def _offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
-                  eps: float = 1e-6) -> torch.Tensor:
-    c_anc = _corner_to_center(anchors)
-    c_bb = _corner_to_center(assigned_bb)
+    c_anc = box_corner_to_center(anchors)
+    c_bb = box_corner_to_center(assigned_bb)
     offset_xy = 10 * (c_bb[..., :2] - c_anc[..., :2]) / c_anc[..., 2:]
     offset_wh = 5 * torch.log(eps + c_bb[..., 2:] / c_anc[..., 2:])
     return torch.cat((offset_xy, offset_wh), dim=-1)
@@ -222,13 +182,8 @@ def offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.T
     """Boxes (corner form) from anchors and predicted offsets: the inverse of
     ``offset_boxes`` (up to its ``eps``). Shapes ``(..., 4)``, broadcast."""
     check_corner_boxes(anchors, "anchors")
-    _check_last_dim(offset_preds, "offset_preds")
-    return _offset_inverse(anchors, offset_preds)
-
-
-# export: chapters/04-anchor-boxes.ipynb
-def _offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.Tensor:
-    anc = _corner_to_center(anchors)
+    check_last_dim(offset_preds, "offset_preds")
+    anc = box_corner_to_center(anchors)
     pred_xy = offset_preds[..., :2] * anc[..., 2:] / 10 + anc[..., :2]
     pred_wh = torch.exp(offset_preds[..., 2:] / 5) * anc[..., 2:]
     return box_center_to_corner(torch.cat((pred_xy, pred_wh), dim=-1))
@@ -246,19 +201,19 @@ def multibox_target(anchors: torch.Tensor, labels: torch.Tensor
     The whole batch is labelled at once (see ``multibox_target_loop`` for the textbook's
     per-image loop).
     """
-    anchors = _anchor_list(anchors)
-    _check_labels(labels)
+    anchors = anchor_list(anchors)
+    check_box_labels(labels)
     check_corner_boxes(anchors, "anchors")
     if labels.shape[1] == 0:  # no boxes at all: one padding row keeps the indexing simple
         labels = labels.new_tensor([-1, 0, 0, 0, 0]).expand(labels.shape[0], 1, 5)
     valid = labels[..., 0] >= 0  # (b, m): False for padding rows
-    gt_boxes = labels[..., 1:]
-    check_corner_boxes(torch.where(valid[..., None], gt_boxes, 0), "labels")
+    gt_boxes = torch.where(valid[..., None], labels[..., 1:], 0)  # padding rows: empty boxes
+    check_corner_boxes(gt_boxes, "labels")
     batch_size, num_anchors = labels.shape[0], anchors.shape[0]
 
-    iou = _box_iou(anchors[None], gt_boxes)  # (b, a, m)
+    iou = box_iou(anchors[None], gt_boxes)  # (b, a, m)
     iou = iou.masked_fill(~valid[:, None, :], -1)  # padding boxes can never be chosen
-    anchors_bbox_map = _greedy_assign(iou, iou_threshold=0.5)  # (b, a)
+    anchors_bbox_map = greedy_assign(iou, iou_threshold=0.5)  # (b, a)
 
     assigned = anchors_bbox_map >= 0
     box_idx = anchors_bbox_map.clamp(min=0)  # any valid index; masked out below
@@ -267,7 +222,7 @@ def multibox_target(anchors: torch.Tensor, labels: torch.Tensor
     gt_assigned = gt_boxes.gather(1, box_idx[..., None].expand(-1, -1, 4))
     assigned_bb = torch.where(assigned[..., None], gt_assigned, 0)
     bbox_mask = assigned[..., None].expand(-1, -1, 4).to(anchors.dtype)
-    offset = _offset_boxes(anchors, assigned_bb) * bbox_mask
+    offset = offset_boxes(anchors, assigned_bb) * bbox_mask
     return (offset.reshape(batch_size, 4 * num_anchors),
             bbox_mask.reshape(batch_size, 4 * num_anchors), class_labels)
 
@@ -277,8 +232,8 @@ def multibox_target_loop(anchors: torch.Tensor, labels: torch.Tensor
     """The textbook's ``multibox_target``: a loop over the images of the batch, each
     labelled with ``assign_anchor_to_bbox_loop``. Same inputs and outputs as
     ``multibox_target`` (teaching version and test reference)."""
-    anchors = _anchor_list(anchors)
-    _check_labels(labels)
+    anchors = anchor_list(anchors)
+    check_box_labels(labels)
     device, num_anchors = anchors.device, anchors.shape[0]
     batch_offset, batch_mask, batch_class_labels = [], [], []
     for i in range(labels.shape[0]):
@@ -327,7 +282,7 @@ def nms_loop(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) ->
         i = order[0]
         keep.append(int(i))
         rest = order[1:]
-        iou = _box_iou(boxes[i][None], boxes[rest])[0]
+        iou = box_iou(boxes[i][None], boxes[rest])[0]
         # Compare in float64 as torchvision does (a float32 IoU that rounds to 0.3 is
         # above the float64 0.3), and use "not >" rather than "<=": a NaN IoU (boxes of
         # zero area) keeps the box, again as torchvision does.
@@ -349,7 +304,7 @@ def multibox_detection(cls_probs: torch.Tensor, offset_preds: torch.Tensor,
     a confidence below ``pos_threshold`` makes a row background (class -1, confidence
     1 - confidence).
     """
-    anchors = _anchor_list(anchors)
+    anchors = anchor_list(anchors)
     if not isinstance(cls_probs, torch.Tensor) or cls_probs.dim() != 3 \
             or cls_probs.shape[1] < 2:
         raise ValueError("cls_probs must have shape (batch, 1 + classes, anchors) with the "
@@ -364,7 +319,7 @@ def multibox_detection(cls_probs: torch.Tensor, offset_preds: torch.Tensor,
     offset_preds = offset_preds.reshape(batch_size, num_anchors, 4)
 
     conf, class_id = cls_probs[:, 1:].max(dim=1)  # (b, a): best non-background class
-    boxes = _offset_inverse(anchors, offset_preds)  # (b, a, 4)
+    boxes = offset_inverse(anchors, offset_preds)  # (b, a, 4)
     keep = torch.zeros(batch_size, num_anchors, dtype=torch.bool, device=conf.device)
     for i in range(batch_size):  # one compiled NMS per image (classes together)
         keep[i, nms(boxes[i], conf[i], nms_threshold)] = True

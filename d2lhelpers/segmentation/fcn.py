@@ -18,8 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .train import accuracy_counts
-from .voc import VOC_CLASSES, VOID_INDEX, _check_crop_size, read_voc_example, voc_normalize
+from ..checks import check_crop_size
+from ..data.voc import VOC_CLASSES, VOID_INDEX, read_voc_example, voc_normalize
+from ..train import accuracy_counts, eval_mode
 
 __all__ = ["bilinear_kernel", "confusion_matrix", "evaluate_segmentation", "fcn_resnet18",
            "predict_tiles", "resnet_body", "segmentation_accuracy", "segmentation_loss",
@@ -150,8 +151,8 @@ def predict_tiles(net: nn.Module, image: torch.Tensor, crop_size: Sequence[int],
     pixel gets the average of the scores of the crops that hold it. Call it with the
     network in eval mode.
     """
-    h, w = _check_crop_size(crop_size)
-    sh, sw = (h // 2, w // 2) if stride is None else _check_crop_size(stride)
+    h, w = check_crop_size(crop_size)
+    sh, sw = (h // 2, w // 2) if stride is None else check_crop_size(stride, "stride")
     device = next(net.parameters()).device
     X = voc_normalize(image.to(device))
     H, W = X.shape[1:]
@@ -179,14 +180,10 @@ def evaluate_segmentation(net: nn.Module, voc_dir: str | os.PathLike, names: Ite
                           crop_size: Sequence[int], num_classes: int = len(VOC_CLASSES)
                           ) -> torch.Tensor:
     """The confusion matrix of ``net`` over the whole images ``names`` (tiled prediction)."""
-    was_training = net.training
-    net.eval()
     confusion = torch.zeros((num_classes, num_classes), dtype=torch.int64)
-    try:
+    with eval_mode(net):
         for name in names:
             image, label = read_voc_example(voc_dir, name)
             pred = predict_tiles(net, image, crop_size).argmax(dim=0).cpu()
             confusion += confusion_matrix(pred, label, num_classes)
-    finally:
-        net.train(was_training)
     return confusion

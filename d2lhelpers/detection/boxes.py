@@ -12,47 +12,16 @@ from typing import Any, Sequence
 import torch
 from matplotlib import patches
 
+from ..checks import check_corner_boxes, check_last_dim
+
 __all__ = ["box_corner_to_center", "box_center_to_corner", "box_iou", "bbox_to_rect",
-           "show_bboxes", "check_corner_boxes"]
-
-
-def _check_last_dim(boxes: torch.Tensor, name: str) -> None:
-    if not isinstance(boxes, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor of shape (..., 4), got {type(boxes).__name__}")
-    if boxes.dim() == 0 or boxes.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape (..., 4) (x1, y1, x2, y2 per box), "
-                         f"got {tuple(boxes.shape)}")
-
-
-def check_corner_boxes(boxes: torch.Tensor, name: str = "boxes") -> None:
-    """Raise ValueError unless ``boxes`` is ``(..., 4)`` with ``x2 >= x1`` and ``y2 >= y1``.
-
-    Vectorised: one comparison over all boxes; the message names the first bad row.
-    The value check runs on CPU tensors only: on a GPU it would make the host wait for
-    the device (a sync per training batch); data readers check boxes when loading.
-    """
-    _check_last_dim(boxes, name)
-    if boxes.device.type != "cpu":
-        return
-    bad = (boxes[..., 2] < boxes[..., 0]) | (boxes[..., 3] < boxes[..., 1])
-    if bad.any():
-        row = tuple(int(i) for i in bad.nonzero()[0])  # the first offending box
-        where = f"{name}[{', '.join(map(str, row))}]" if row else name
-        raise ValueError(
-            f"{where} (box {boxes[row].tolist()}) has x2 < x1 or y2 < y1; boxes must be "
-            "in corner form (x1, y1, x2, y2) with the lower-right corner last "
-            "(convert centre-form boxes with box_center_to_corner first)")
+           "show_bboxes"]
 
 
 # export: chapters/03-bounding-boxes.ipynb
 def box_corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
     """Convert ``(x1, y1, x2, y2)`` boxes to ``(cx, cy, w, h)``; shape ``(..., 4)`` kept."""
     check_corner_boxes(boxes)
-    return _corner_to_center(boxes)
-
-
-# export: chapters/03-bounding-boxes.ipynb
-def _corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
     x1, y1, x2, y2 = boxes.unbind(-1)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     w, h = x2 - x1, y2 - y1
@@ -62,7 +31,7 @@ def _corner_to_center(boxes: torch.Tensor) -> torch.Tensor:
 # export: chapters/03-bounding-boxes.ipynb
 def box_center_to_corner(boxes: torch.Tensor) -> torch.Tensor:
     """Convert ``(cx, cy, w, h)`` boxes to ``(x1, y1, x2, y2)``; shape ``(..., 4)`` kept."""
-    _check_last_dim(boxes, "boxes")
+    check_last_dim(boxes, "boxes")
     cx, cy, w, h = boxes.unbind(-1)
     x1, y1 = cx - 0.5 * w, cy - 0.5 * h
     x2, y2 = cx + 0.5 * w, cy + 0.5 * h
@@ -82,12 +51,7 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     if boxes1.dim() < 2 or boxes2.dim() < 2:
         raise ValueError(f"boxes1 and boxes2 must be (..., n, 4) and (..., m, 4), got "
                          f"{tuple(boxes1.shape)} and {tuple(boxes2.shape)}")
-    return _box_iou(boxes1, boxes2)
 
-
-# export: chapters/04-anchor-boxes.ipynb
-def _box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
-    """``box_iou`` without input checks (for callers that checked once already)."""
     def area(boxes):
         return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
