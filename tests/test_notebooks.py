@@ -74,8 +74,8 @@ def test_results_are_saved_under_the_notebook_name(path):
 
 
 def test_clean_tool_agrees():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "clean_notebooks.py"), "--check",
-                          *map(str, NOTEBOOKS)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "tools.notebooks", "--check", *map(str, NOTEBOOKS)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

@@ -2,13 +2,15 @@
 
 Generated from ``results/<section>/<mode>.json`` (written by each training notebook with
 ``d2lhelpers.save_results``) and ``results/reference.yml`` (the spec's published figures);
-nothing in the tables is typed in by hand. ``tools/build_book.py`` calls :func:`render`
+nothing in the tables is typed in by hand. ``tools.build_book`` calls :func:`render`
 and puts the tables into ``results.md`` at the marker line.
 
-Usage: ``python tools/results_page.py`` prints the tables (Markdown).
+Usage (from the repository root): ``python -m tools.results_page`` prints the tables
+(Markdown); ``--timings _build/executed/demo`` prints the wall-time table of a run instead.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -144,5 +146,24 @@ def fill(template: str, tables: str) -> str:
     return template.replace(MARKER, tables)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.results_page",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=ROOT / "results",
+                        help="the results folder (default: results/ of this checkout)")
+    parser.add_argument("--timings", type=Path, metavar="EXECUTED",
+                        help="print the wall times recorded in EXECUTED/timings.json instead")
+    args = parser.parse_args(argv)
+    if args.timings is not None:
+        if not (args.timings / "timings.json").is_file():
+            print(f"results_page: {args.timings}/timings.json is missing; execute the notebooks "
+                  "first (make notebooks or make full)", file=sys.stderr)
+            return 2
+        sys.stdout.write(render_timings(args.timings))
+    else:
+        sys.stdout.write(render(args.results))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.exit(main())
