@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from d2lhelpers import export
-from d2lhelpers.export import check, main, module_definitions, notebook_definitions, write
+from tools import export
+from tools.export import check, main, module_definitions, notebook_definitions, write
 
 REPO = Path(__file__).resolve().parents[1]
 NB = "chapters/01-basics.ipynb"
@@ -309,9 +308,8 @@ def test_main_write_with_remaining_problem_still_fails(book, capsys):
 
 def test_python_dash_m_exit_status_on_drift(book):
     write_notebook(book / NB, basics_cells(add=ADD.replace("a + b", "b + a")))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "d2lhelpers.export", "--root", str(book)],
-                          cwd=REPO, capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "tools.export", "--root", str(book)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "add differs" in proc.stderr and NB in proc.stderr
     assert "exports in sync" not in proc.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from d2lhelpers import export
+from tools import export
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))

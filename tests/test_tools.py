@@ -184,7 +184,7 @@ def test_notebooks_names_a_missing_notebook(capsys):
 
 # ---------------------------------------------------------------- the tools package
 
-TOOL_MODULES = ["build_book", "check_book", "notebooks", "results_page", "run_full"]
+TOOL_MODULES = ["build_book", "check_book", "export", "notebooks", "results_page", "run_full"]
 
 
 def test_tools_import_each_other_as_a_package():

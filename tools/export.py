@@ -2,7 +2,7 @@
 
 A notebook code cell whose first line is ``# export: d2lhelpers/<module>.py`` teaches
 definitions that live in that module. In the module, each such definition is preceded
-by the line ``# export: chapters/<notebook>.ipynb``. ``python -m d2lhelpers.export``
+by the line ``# export: chapters/<notebook>.ipynb``. ``python -m tools.export``
 checks both directions and fails on any difference; ``--write`` copies the notebook's
 version of each definition into the package (the notebook is what readers edit).
 """
@@ -94,12 +94,12 @@ def check(root: Path) -> list[str]:
                 taught.add((module_rel, d.name))
                 if d.name not in in_module:
                     problems.append(f"{nb_rel} cell {cell}: {d.name} is not in {module_rel} "
-                                    "(run python -m d2lhelpers.export --write)")
+                                    "(run python -m tools.export --write)")
                     continue
                 pkg_def, marker = in_module[d.name]
                 if pkg_def.source != d.source:
                     problems.append(f"{nb_rel} cell {cell}: {d.name} differs from {module_rel} "
-                                    "(edit one, then python -m d2lhelpers.export --write)")
+                                    "(edit one, then python -m tools.export --write)")
                 if marker != nb_rel:
                     problems.append(f"{module_rel}: {d.name} needs the line '# export: {nb_rel}' "
                                     f"above it (found {marker!r})")
@@ -138,7 +138,8 @@ def write(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.export",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="copy notebook definitions into the package")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args(argv)
