@@ -22,7 +22,7 @@ DEMO_EXECUTED := _build/executed/demo
 EXECUTED ?=
 NBVAL := $(PY) -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
-.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks clean
+.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks exports sync-exports clean
 
 help:
 	@echo "make test   install what is missing, run unit tests, every notebook (demo mode, nbval),"
@@ -34,6 +34,9 @@ help:
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make clean-notebooks  strip outputs except '# NBVAL_CHECK_OUTPUT' cells, add the Colab cell"
 	@echo "make check-notebooks  only check that (python -m tools.notebooks --check)"
+	@echo "make exports  check that notebook export cells equal the package and every __all__"
+	@echo "              lists what its module defines (python -m tools.export; make test runs it)"
+	@echo "make sync-exports  copy the notebooks' exported definitions into d2lhelpers/, then check"
 
 install: $(STAMP)
 
@@ -98,6 +101,13 @@ clean-notebooks: $(STAMP)
 
 check-notebooks: $(STAMP)
 	$(PY) -m tools.notebooks --check chapters/*.ipynb
+
+# the notebooks are the source of exported code: check, or copy them into the package first
+exports: $(STAMP)
+	$(PY) -m tools.export
+
+sync-exports: $(STAMP)
+	$(PY) -m tools.export --write
 
 clean:
 	rm -rf _build .pytest_cache
