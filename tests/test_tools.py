@@ -42,6 +42,28 @@ def test_results_page_puts_demo_full_and_reference_side_by_side(tmp_path):
     assert "- **full**: no run recorded yet" in page  # 07-ssd has no full run
 
 
+def test_results_page_never_shows_another_mode_as_full(tmp_path, monkeypatch):
+    # as when d2lhelpers.mode gains a "rehearsal" mode: its runs are not full results
+    monkeypatch.setattr(results_page, "MODES", ("demo", "full", "rehearsal"))
+    write_run(tmp_path, "02-fine-tuning", "demo", finetune_test_acc=0.86)
+    write_run(tmp_path, "02-fine-tuning", "rehearsal", finetune_test_acc=0.5432, extra_metric=7)
+    page = results_page.render(tmp_path)
+    assert "| metric | demo | full | reference |" in page
+    assert "| `finetune_test_acc` | 0.860 | — | — |" in page
+    assert "0.543" not in page and "extra_metric" not in page and "rehearsal" not in page
+    assert "- **full**: no run recorded yet" in page
+    assert set(results_page.load_runs(tmp_path)["02-fine-tuning"]) == {"demo"}
+
+
+def test_results_page_modes_come_from_d2lhelpers(monkeypatch):
+    import d2lhelpers.mode
+    assert results_page.MODES is d2lhelpers.mode.MODES
+    assert set(results_page.SHOWN_MODES) <= set(d2lhelpers.mode.MODES)
+    monkeypatch.setattr(results_page, "MODES", ("demo", "final"))  # "full" renamed
+    with pytest.raises(ValueError, match="SHOWN_MODES has \\['full'\\]"):
+        results_page.render(ROOT / "results")
+
+
 def test_results_page_names_a_broken_results_file(tmp_path):
     (tmp_path / "01-x").mkdir()
     (tmp_path / "01-x" / "demo.json").write_text("{not json")

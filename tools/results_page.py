@@ -19,9 +19,13 @@ from typing import Any
 
 import yaml
 
+from d2lhelpers.mode import MODES
+
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- results-tables -->"
-MODES = ("demo", "full")
+# The page's columns, in order. Deliberately explicit rather than all of MODES: a mode
+# added later (a rehearsal run, say) must never appear as, or instead of, a full result.
+SHOWN_MODES = ("demo", "full")
 
 
 def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -53,11 +57,15 @@ def fmt(value: float | None) -> str:
 
 
 def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
-    """``{section: {mode: record}}`` for every results file present."""
+    """``{section: {mode: record}}`` for every results file of a shown mode."""
+    unknown = [m for m in SHOWN_MODES if m not in MODES]
+    if unknown:  # a mode renamed in d2lhelpers.mode would otherwise leave an empty column
+        raise ValueError(f"tools/results_page.py: SHOWN_MODES has {unknown}, which "
+                         f"d2lhelpers.mode.MODES {MODES} lacks; update SHOWN_MODES")
     runs: dict[str, dict[str, dict]] = {}
     for path in sorted(results_dir.glob("*/*.json")):
-        if path.stem not in MODES or path.parent.name == "bench":
-            continue
+        if path.stem not in SHOWN_MODES or path.parent.name == "bench":
+            continue  # other modes' files (and benchmarks) are not results to show
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
@@ -103,15 +111,16 @@ def render(results_dir: Path = ROOT / "results") -> str:
         ref = references.get(section, {})
         values = {m: flatten(modes[m].get("metrics", {})) for m in modes}
         ref_values = {k: float(v) for k, v in (ref.get("metrics") or {}).items()}
-        names = list(dict.fromkeys([*ref_values, *(k for m in MODES for k in values.get(m, {}))]))
+        names = list(dict.fromkeys([*ref_values,
+                                    *(k for m in SHOWN_MODES for k in values.get(m, {}))]))
         out.append(f"### {section}\n")
-        out.append("| metric | demo | full | reference |")
-        out.append("|---|---|---|---|")
+        out.append("| metric | " + " | ".join(SHOWN_MODES) + " | reference |")
+        out.append("|---" * (len(SHOWN_MODES) + 2) + "|")
         for name in names:
-            cells = [fmt(values.get(m, {}).get(name)) for m in MODES]
-            out.append(f"| `{name}` | {cells[0]} | {cells[1]} | {fmt(ref_values.get(name))} |")
+            cells = [fmt(values.get(m, {}).get(name)) for m in SHOWN_MODES]
+            out.append(f"| `{name}` | " + " | ".join(cells) + f" | {fmt(ref_values.get(name))} |")
         out.append("")
-        for mode in MODES:
+        for mode in SHOWN_MODES:
             if mode in modes:
                 out.append(f"- **{mode}**: {provenance(modes[mode])}")
             else:
