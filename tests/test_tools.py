@@ -71,6 +71,24 @@ def test_results_page_names_a_broken_results_file(tmp_path):
         results_page.render(tmp_path)
 
 
+def test_timings_table_shows_the_device_each_run_recorded(tmp_path):
+    from d2lhelpers.results import device_name
+    (tmp_path / "timings.json").write_text(json.dumps({
+        "01-image-augmentation": {"seconds": 56.46, "device": "NVIDIA H100 80GB HBM3",
+                                  "torch": "2.14.1", "torchvision": "0.29.1", "mode": "full",
+                                  "date": "2026-11-23T10:00:00+00:00"},
+        "02-fine-tuning": 12.0}))  # an entry in the older format: seconds only
+    page = results_page.render_timings(tmp_path)
+    assert "| 笔记本 | 秒 | 设备 |" in page
+    assert "| 01-image-augmentation | 56.5 | NVIDIA H100 80GB HBM3 |" in page
+    assert "| 02-fine-tuning | 12.0 | unknown |" in page
+    assert "| 合计 | 68.5 | |" in page and "运行设备见各行" in page
+    assert device_name() not in page  # not the machine that builds the book
+    (tmp_path / "timings.json").write_text(json.dumps({"a": {"seconds": 1, "device": "gpu X"}}))
+    assert "运行于 gpu X" in results_page.render_timings(tmp_path)
+    assert results_page.render_timings(tmp_path / "nowhere") == ""
+
+
 def test_results_template_has_the_marker():
     page = results_page.fill((ROOT / "results.md").read_text(encoding="utf-8"), "TABLES")
     assert "TABLES" in page and results_page.MARKER not in page
@@ -259,3 +277,7 @@ def test_make_full_stops_at_the_first_failure_naming_notebook_and_cell(tmp_path,
     assert run_full.main(["--no-preflight", "--out", str(tmp_path)]) == 0
     assert ran == [p.stem for p in NOTEBOOKS[1:]]
     assert "done earlier, skipped" in capsys.readouterr().out
+    from d2lhelpers.results import device_name, read_timings
+    timings = read_timings(tmp_path)  # the mode it ran, though D2L_MODE=demo in the tests
+    assert list(timings) == [p.stem for p in NOTEBOOKS]
+    assert {(t["mode"], t["device"]) for t in timings.values()} == {("full", device_name())}

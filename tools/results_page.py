@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from d2lhelpers.mode import MODES
+from d2lhelpers.results import read_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- results-tables -->"
@@ -131,20 +132,18 @@ def render(results_dir: Path = ROOT / "results") -> str:
 
 
 def render_timings(executed_dir: Path) -> str:
-    """Markdown table of each notebook's wall time in the run the book was built from."""
-    path = executed_dir / "timings.json"
-    if not path.exists():
+    """Markdown table of each notebook's wall time in the run the book was built from, with
+    the device that run recorded (not the machine building the book)."""
+    timings = read_timings(executed_dir)
+    if not timings:
         return ""
-    timings = json.loads(path.read_text(encoding="utf-8"))
-    import platform
-    import torch
-    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-              else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)")
+    devices = list(dict.fromkeys(t["device"] for t in timings.values()))
+    where = f"运行于 {devices[0]}" if len(devices) == 1 else "运行设备见各行"
     out = ["### 各节的运行时间\n",
-           f"构建本书网页时各笔记本的执行时间（秒，不含启动内核），运行于 {device}：\n",
-           "| 笔记本 | 秒 |", "|---|---|"]
-    out += [f"| {name} | {seconds:.1f} |" for name, seconds in timings.items()]
-    out.append(f"| 合计 | {sum(timings.values()):.1f} |")
+           f"构建本书网页所用的那次运行中各笔记本的执行时间（秒，不含启动内核），{where}：\n",
+           "| 笔记本 | 秒 | 设备 |", "|---|---|---|"]
+    out += [f"| {name} | {t['seconds']:.1f} | {t['device']} |" for name, t in timings.items()]
+    out.append(f"| 合计 | {sum(t['seconds'] for t in timings.values()):.1f} | |")
     return "\n".join(out) + "\n"
 
 
@@ -164,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the wall times recorded in EXECUTED/timings.json instead")
     args = parser.parse_args(argv)
     if args.timings is not None:
-        if not (args.timings / "timings.json").is_file():
-            print(f"results_page: {args.timings}/timings.json is missing; execute the notebooks "
-                  "first (make notebooks or make full)", file=sys.stderr)
+        if not read_timings(args.timings):
+            print(f"results_page: {args.timings}/timings.json is missing or empty; execute the "
+                  "notebooks first (make notebooks or make full)", file=sys.stderr)
             return 2
         sys.stdout.write(render_timings(args.timings))
     else:

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     os.environ[k] = v
         seconds = time.perf_counter() - tic
-        record_timing(out, src.stem, seconds)
+        record_timing(out, src.stem, seconds, mode=args.mode)
         print(f"{prefix}: ok, {seconds:.0f} s -> {dest}", flush=True)
     print(f"all {total} notebooks executed in {args.mode} mode into {out}; build the book with "
           f"make book EXECUTED={os.path.relpath(out, ROOT)}")
