@@ -1,5 +1,5 @@
-"""Machine-readable results: every training run's ``results/<section>/<mode>.json`` and the
-notebook runners' ``timings.json``."""
+"""Machine-readable results: every training run's ``results/<section>/<mode>.json``, the
+benchmarks' ``results/bench/<name>.json`` and the notebook runners' ``timings.json``."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -18,11 +18,13 @@ from .fileio import atomic_write_text
 from .mode import MODES, resolve_mode
 from .paths import project_root, results_root
 
-__all__ = ["save_results", "load_results", "record_timing", "read_timings", "git_commit",
-           "device_name"]
+__all__ = ["save_results", "load_results", "save_benchmark", "record_timing", "read_timings",
+           "git_commit", "device_name"]
 
 # a file stem: no '/', '\\', leading '.', spaces or '..' path tricks
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# what save_benchmark adds to every record itself
+BENCHMARK_PROVENANCE = ("device", "torch", "git_commit", "date")
 
 
 def git_commit() -> str | None:
@@ -100,6 +102,29 @@ def load_results(section: str, mode: str) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the notebook {section} in {mode} mode first")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_benchmark(name: str, record: dict[str, Any],
+                   device: torch.device | str | None = None) -> Path:
+    """Write a benchmark's ``record`` to ``results/bench/<name>.json`` (atomically).
+
+    Adds the provenance every benchmark file carries: ``device`` (``device``, default the
+    first GPU or the CPU, as :func:`device_name` names it), ``torch``, ``git_commit`` and
+    ``date`` (UTC). ``name`` is a file stem such as ``detection-demo``. Returns the path.
+    """
+    if not isinstance(name, str) or not _STEM.fullmatch(name):
+        raise ValueError(f"name={name!r} must be a file stem such as 'detection-demo' (letters, "
+                         "digits, '.', '_' and '-', starting with a letter or digit)")
+    if not isinstance(record, dict):
+        raise TypeError(f"record must be a dict of the benchmark's figures, not {type(record).__name__}")
+    clash = [key for key in BENCHMARK_PROVENANCE if key in record]
+    if clash:
+        raise ValueError(f"record already has {clash}: save_benchmark adds these itself "
+                         "(pass device=... for the device that was measured)")
+    record = {**record, "device": device_name(device), "torch": torch.__version__,
+              "git_commit": git_commit(), "date": _now()}
+    text = json.dumps(_jsonable(record), indent=2, ensure_ascii=False, allow_nan=False)
+    return atomic_write_text(results_root() / "bench" / f"{name}.json", text + "\n")
 
 
 def _timings_file(folder: str | Path) -> tuple[Path, dict[str, Any]]:

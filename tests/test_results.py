@@ -17,7 +17,7 @@ import torch
 from d2lhelpers import fileio, results
 from d2lhelpers.paths import results_root
 from d2lhelpers.results import (device_name, git_commit, load_results, read_timings, record_timing,
-                                save_results)
+                                save_benchmark, save_results)
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"section", "mode", "device", "torch", "dataset", "epochs", "metrics",
@@ -355,3 +355,54 @@ def test_nbval_plugin_records_the_mode_it_ran(tmp_path, monkeypatch):
     assert entry["mode"] == "demo" and entry["device"] == device_name()
     nb = nbformat.read(tmp_path / "executed" / "03-bounding-boxes.ipynb", as_version=4)
     assert nb.metadata["d2l"]["mode"] == "demo"
+
+
+# ---------------------------------------------------------------- benchmarks
+
+def test_save_benchmark_writes_the_record_with_provenance(tmp_path):
+    record = {"benchmark": "detection", "tasks": {"nms": {"loop_s": 1.5, "ratio": float("nan")}},
+              "speedup": np.float64(3.0)}
+    path = save_benchmark("detection-demo", record)
+    assert path == tmp_path / "results" / "bench" / "detection-demo.json"
+    assert files_under(tmp_path / "results") == ["bench/detection-demo.json"]
+    saved = json.loads(path.read_text(encoding="utf-8"))  # strict JSON: NaN became null
+    assert saved["benchmark"] == "detection" and saved["speedup"] == 3.0
+    assert saved["tasks"] == {"nms": {"loop_s": 1.5, "ratio": None}}
+    assert saved["device"] == device_name() and saved["torch"] == torch.__version__
+    assert saved["git_commit"] == git_commit()
+    assert dt.datetime.fromisoformat(saved["date"]).utcoffset() == dt.timedelta(0)
+    assert "device" not in record  # the caller's dict is not changed
+
+
+def test_save_benchmark_names_the_device_measured():
+    path = save_benchmark("segmentation-demo", {"x": 1}, device="cpu")
+    assert json.loads(path.read_text(encoding="utf-8"))["device"] == device_name("cpu")
+
+
+@pytest.mark.parametrize("name", BAD_SECTIONS)
+def test_save_benchmark_rejects_bad_name(name, tmp_path):
+    with pytest.raises(ValueError, match="name="):
+        save_benchmark(name, {"x": 1})
+    assert not (tmp_path / "results").exists() and not (tmp_path / "escape").exists()
+
+
+def test_save_benchmark_refuses_to_overwrite_its_provenance(tmp_path):
+    with pytest.raises(ValueError, match=r"\['device', 'date'\].*device="):
+        save_benchmark("augmentation-demo", {"device": "mine", "date": "today"})
+    assert not (tmp_path / "results").exists()
+
+
+def test_save_benchmark_goes_through_atomic_write(monkeypatch):
+    calls = []
+    real = results.atomic_write_text
+    monkeypatch.setattr(results, "atomic_write_text",
+                        lambda path, text: (calls.append(path), real(path, text))[1])
+    assert calls == [save_benchmark("augmentation-demo", {"x": 1})]
+
+
+@pytest.mark.parametrize("name", ["augmentation", "detection", "segmentation"])
+def test_benchmarks_write_through_save_benchmark(name):
+    text = (REPO / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
+    assert "save_benchmark(" in text
+    assert "atomic_write_text" not in text and "results_root" not in text  # no second writer
+    assert "git_commit" not in text and "isoformat" not in text  # provenance comes from there
