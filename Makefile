@@ -22,7 +22,7 @@ DEMO_EXECUTED := _build/executed/demo
 EXECUTED ?=
 NBVAL := $(PY) -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
-.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks clean
+.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks exports sync-exports clean
 
 help:
 	@echo "make test   install what is missing, run unit tests, every notebook (demo mode, nbval),"
@@ -32,7 +32,11 @@ help:
 	@echo "make book EXECUTED=_build/executed/full   build the book from those, without re-running"
 	@echo "make bench  run the benchmarks"
 	@echo "make lab    open the notebooks in JupyterLab"
-	@echo "make clean-notebooks  strip outputs except '# NBVAL_CHECK_OUTPUT' cells"
+	@echo "make clean-notebooks  strip outputs except '# NBVAL_CHECK_OUTPUT' cells, add the Colab cell"
+	@echo "make check-notebooks  only check that (python -m tools.notebooks --check)"
+	@echo "make exports  check that notebook export cells equal the package and every __all__"
+	@echo "              lists what its module defines (python -m tools.export; make test runs it)"
+	@echo "make sync-exports  copy the notebooks' exported definitions into d2lhelpers/, then check"
 
 install: $(STAMP)
 
@@ -47,12 +51,12 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	$(RUN_ENV) $(PY) -m pytest tests -p no:cacheprovider
 	$(MAKE) --no-print-directory notebooks
-	$(RUN_ENV) $(PY) tools/build_book.py --executed $(DEMO_EXECUTED)
+	$(RUN_ENV) $(PY) -m tools.build_book --executed $(DEMO_EXECUTED)
 	$(MAKE) --no-print-directory browsers
-	$(PY) tools/check_book.py
+	$(PY) -m tools.check_book
 
 # Debian's Chromium, its driver and a CJK font (so screenshots show the Chinese text, not
-# boxes), for the browser check (tools/check_book.py)
+# boxes), for the browser check (python -m tools.check_book)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 browsers:
@@ -65,7 +69,7 @@ browsers:
 # every notebook in full mode (CUDA GPU and network; fails fast naming what is missing),
 # resumable; FORCE=1 starts over. Then: make book EXECUTED=_build/executed/full
 full: $(STAMP)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tools/run_full.py $(if $(FORCE),--force)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m tools.run_full $(if $(FORCE),--force)
 
 unit: $(STAMP)
 	$(RUN_ENV) $(PY) -m pytest tests -p no:cacheprovider
@@ -73,14 +77,14 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	rm -rf $(DEMO_EXECUTED)
 	$(RUN_ENV) D2L_EXECUTED_DIR=$(CURDIR)/$(DEMO_EXECUTED) $(NBVAL)
-	@echo "demo wall time per notebook (s):" && cat $(DEMO_EXECUTED)/timings.json
+	@$(PY) -m tools.results_page --timings $(DEMO_EXECUTED)
 
 book: $(STAMP)
 ifeq ($(EXECUTED),)
 	$(MAKE) --no-print-directory notebooks
-	$(RUN_ENV) $(PY) tools/build_book.py --executed $(DEMO_EXECUTED)
+	$(RUN_ENV) $(PY) -m tools.build_book --executed $(DEMO_EXECUTED)
 else
-	$(RUN_ENV) $(PY) tools/build_book.py --executed $(EXECUTED) --how "make full"
+	$(RUN_ENV) $(PY) -m tools.build_book --executed $(EXECUTED) --how "make full"
 endif
 
 lab: $(STAMP)
@@ -93,10 +97,17 @@ bench: $(STAMP)
 	$(RUN_ENV) $(PY) benchmarks/segmentation.py
 
 clean-notebooks: $(STAMP)
-	$(PY) tools/clean_notebooks.py chapters/*.ipynb
+	$(PY) -m tools.notebooks chapters/*.ipynb
 
 check-notebooks: $(STAMP)
-	$(PY) tools/clean_notebooks.py --check chapters/*.ipynb
+	$(PY) -m tools.notebooks --check chapters/*.ipynb
+
+# the notebooks are the source of exported code: check, or copy them into the package first
+exports: $(STAMP)
+	$(PY) -m tools.export
+
+sync-exports: $(STAMP)
+	$(PY) -m tools.export --write
 
 clean:
 	rm -rf _build .pytest_cache

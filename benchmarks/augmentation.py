@@ -25,21 +25,15 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import time
 
 import torch
 from torchvision.transforms import v2
 
-from d2lhelpers.augment import DeviceBatches, batch_flip_crop
-from d2lhelpers.datasets import load_cifar10
-from d2lhelpers.fileio import atomic_write_text
-from d2lhelpers.loaders import data_loader
-from d2lhelpers.mode import default_device, resolve_mode
-from d2lhelpers.paths import results_root
-from d2lhelpers.results import device_name, git_commit
+from d2lhelpers import (DeviceBatches, batch_flip_crop, data_loader, default_device, load_cifar10,
+                        resolve_mode)
+from d2lhelpers.results import device_name, save_benchmark
 
 
 def get_args() -> argparse.Namespace:
@@ -104,14 +98,11 @@ def main() -> None:
     print(f"speed-up (batched / per-image): {speedup:.1f}x")
 
     record = {
-        "benchmark": "augmentation", "mode": mode, "device": device_name(device),
-        "torch": torch.__version__, "images": n, "batch_size": args.batch_size,
+        "benchmark": "augmentation", "mode": mode, "images": n, "batch_size": args.batch_size,
         "repeats": args.repeats, "num_workers": paths["per-image (DataLoader)"].num_workers,
-        "paths": rows, "speedup": speedup, "git_commit": git_commit(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "paths": rows, "speedup": speedup,
     }
-    path = results_root() / "bench" / f"augmentation-{mode}.json"
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    path = save_benchmark(f"augmentation-{mode}", record, device=device)
     print(f"wrote {path}")
 
 

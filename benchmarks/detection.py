@@ -24,20 +24,15 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import time
 from typing import Callable
 
 import torch
 
-from d2lhelpers.anchors import (multibox_prior, multibox_target, multibox_target_loop, nms,
-                                nms_loop)
-from d2lhelpers.fileio import atomic_write_text
-from d2lhelpers.mode import default_device
-from d2lhelpers.paths import results_root
-from d2lhelpers.results import device_name, git_commit
+from d2lhelpers import default_device, multibox_prior, multibox_target, nms
+from d2lhelpers.anchors import multibox_target_loop, nms_loop  # the textbook's loops: not exported
+from d2lhelpers.results import device_name, save_benchmark
 
 # TinySSD on a 256x256 input: feature maps 32, 16, 8, 4, 1 with these sizes, ratios [1, 2, 0.5]
 SSD_SCALES = [(32, [0.2, 0.272]), (16, [0.37, 0.447]), (8, [0.54, 0.619]),
@@ -141,15 +136,10 @@ def main() -> None:
               f"{r['speedup']:>9.1f}x  {'yes' if r['same_result'] else 'NO!':<4}  "
               f"{r['workload']}")
 
-    record = {
-        "benchmark": "detection", "device": device_name(device), "torch": torch.__version__,
-        "threads": torch.get_num_threads(), "repeats": args.repeats, "tasks": rows,
-        "git_commit": git_commit(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    record = {"benchmark": "detection", "threads": torch.get_num_threads(),
+              "repeats": args.repeats, "tasks": rows}
     tag = "demo" if device.type == "cpu" else device.type
-    path = results_root() / "bench" / f"detection-{tag}.json"
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    path = save_benchmark(f"detection-{tag}", record, device=device)
     print(f"wrote {path}")
     if not all(r["same_result"] for r in rows.values()):
         raise SystemExit("the loop and vectorised versions disagree (see 'same' above)")

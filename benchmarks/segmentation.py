@@ -32,7 +32,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import platform
 import statistics
@@ -108,8 +107,8 @@ def child(args: argparse.Namespace) -> None:
     from torchvision import tv_tensors
     from torchvision.transforms import v2
 
-    from d2lhelpers.loaders import data_loader
-    from d2lhelpers.voc import VOC_MEAN, VOC_STD, VOCSegDataset, read_voc_example
+    from d2lhelpers import VOCSegDataset, data_loader
+    from d2lhelpers.voc import VOC_MEAN, VOC_STD, read_voc_example  # not exported at the top
 
     class EagerVOCSegDataset(Dataset):
         """The textbook's dataset: decode every example first, then drop the small ones."""
@@ -177,10 +176,8 @@ def main() -> None:
         raise SystemExit("--train and --val must be positive and hold at least 500 images together")
     if args.repeats < 1:
         raise SystemExit("--repeats must be at least 1")
-    from d2lhelpers.fileio import atomic_write_text
-    from d2lhelpers.paths import results_root
-    from d2lhelpers.results import device_name, git_commit
-    from d2lhelpers.voc import make_voc_demo, voc_split
+    from d2lhelpers.results import save_benchmark
+    from d2lhelpers.voc import make_voc_demo, voc_split  # not exported at the top
 
     print("finding or generating the demo set (generating takes a minute or two, once)")
     tic = time.perf_counter()
@@ -219,17 +216,14 @@ def main() -> None:
           f"first batch {peak_ratio:.3f} of eager's")
 
     record = {
-        "benchmark": "segmentation", "device": device_name("cpu"), "torch_threads": 1,
+        "benchmark": "segmentation", "torch_threads": 1,
         "images": {"train": args.train, "val": args.val}, "batch_size": args.batch_size,
         "crop": args.crop, "repeats": args.repeats, "on_disk_mb": on_disk / 2 ** 20,
         "readers": rows, "first_batch_speedup": speedup, "datasets_memory_ratio": datasets_ratio,
         "peak_memory_ratio": peak_ratio,
         "goals_met": bool(speedup >= 10 and datasets_ratio <= 0.1),
-        "git_commit": git_commit(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    path = results_root() / "bench" / "segmentation-demo.json"
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    path = save_benchmark("segmentation-demo", record, device="cpu")
     print(f"wrote {path}")
 
 

@@ -4,8 +4,9 @@
 environment variable ``D2L_EXECUTED_DIR`` set, this plugin collects every cell's outputs
 as nbval receives them and writes each notebook, executed, to
 ``$D2L_EXECUTED_DIR/<name>.ipynb`` (atomically, once its last cell has run), plus
-``timings.json`` with each notebook's wall time. The book is then built from those
-notebooks without executing anything again (see ``tools/build_book.py``).
+``timings.json`` with each notebook's wall time and the device, versions and mode it ran
+with. The book is then built from those notebooks without executing anything again (see
+``tools/build_book.py``).
 A notebook whose run failed is written with ``metadata.d2l.failed`` set, so the book
 build refuses it.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from d2lhelpers.fileio import atomic_write_text
+from d2lhelpers.mode import resolve_mode
 from d2lhelpers.results import record_timing
 
 _runs: dict[str, dict] = {}
@@ -27,6 +29,15 @@ _runs: dict[str, dict] = {}
 def _executed_dir() -> Path | None:
     value = os.environ.get("D2L_EXECUTED_DIR")
     return Path(value) if value else None
+
+
+def _mode() -> str:
+    """The mode the notebooks run in: what their ``mode = "auto"`` resolves to in the kernel,
+    which inherits this process's environment and sees the same GPUs."""
+    try:
+        return resolve_mode("auto")
+    except ValueError:  # a bad D2L_MODE: every notebook fails and says so; record it as given
+        return os.environ.get("D2L_MODE", "auto")
 
 
 def _is_nbval_cell(item) -> bool:
@@ -91,10 +102,11 @@ def _write(path: str, run: dict) -> None:
     seconds = time.perf_counter() - run["start"]
     nb = run["nb"]
     nb.metadata.setdefault("d2l", {})
-    nb.metadata["d2l"].update({"executed_by": "nbval", "mode": os.environ.get("D2L_MODE", "auto"),
+    mode = _mode()
+    nb.metadata["d2l"].update({"executed_by": "nbval", "mode": mode,
                                "seconds": round(seconds, 1), "failed": run["failed"]})
     import nbformat
     name = Path(path).name
     atomic_write_text(out_dir / name, nbformat.writes(nb))
-    record_timing(out_dir, Path(path).stem, seconds)
+    record_timing(out_dir, Path(path).stem, seconds, mode=mode)
     print(f"\n[executed] {name}: {seconds:.1f} s -> {out_dir / name}")

@@ -1,9 +1,11 @@
-"""Machine-readable results of every training run: ``results/<section>/<mode>.json``."""
+"""Machine-readable results: every training run's ``results/<section>/<mode>.json``, the
+benchmarks' ``results/bench/<name>.json`` and the notebook runners' ``timings.json``."""
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import math
+import os
 import platform
 import re
 import subprocess
@@ -13,10 +15,16 @@ from typing import Any
 import torch
 
 from .fileio import atomic_write_text
-from .mode import MODES
+from .mode import MODES, resolve_mode
 from .paths import project_root, results_root
 
-__all__ = ["save_results", "load_results", "git_commit", "device_name"]
+__all__ = ["save_results", "load_results", "save_benchmark", "record_timing", "read_timings",
+           "git_commit", "device_name"]
+
+# a file stem: no '/', '\\', leading '.', spaces or '..' path tricks
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# what save_benchmark adds to every record itself
+BENCHMARK_PROVENANCE = ("device", "torch", "git_commit", "date")
 
 
 def git_commit() -> str | None:
@@ -57,10 +65,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def _results_path(section: str, mode: str) -> Path:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", section or ""):  # no '..', '/', '\\'
+    if not isinstance(section, str) or not _STEM.fullmatch(section):
         raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
     return results_root() / section / f"{mode}.json"
 
@@ -75,8 +87,7 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
         "section": section, "mode": mode, "device": device_name(device),
         "torch": torch.__version__, "dataset": dataset, "epochs": epochs,
         "metrics": metrics, "examples_per_sec": examples_per_sec,
-        "wall_seconds": wall_seconds, "git_commit": git_commit(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": wall_seconds, "git_commit": git_commit(), "date": _now(),
     }
     if extra:
         record["extra"] = extra
@@ -93,14 +104,83 @@ def load_results(section: str, mode: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def record_timing(folder: str | Path, notebook: str, seconds: float) -> Path:
-    """Add ``notebook``'s wall time to ``folder/timings.json`` (sorted, written atomically).
+def save_benchmark(name: str, record: dict[str, Any],
+                   device: torch.device | str | None = None) -> Path:
+    """Write a benchmark's ``record`` to ``results/bench/<name>.json`` (atomically).
+
+    Adds the provenance every benchmark file carries: ``device`` (``device``, default the
+    first GPU or the CPU, as :func:`device_name` names it), ``torch``, ``git_commit`` and
+    ``date`` (UTC). ``name`` is a file stem such as ``detection-demo``. Returns the path.
+    """
+    if not isinstance(name, str) or not _STEM.fullmatch(name):
+        raise ValueError(f"name={name!r} must be a file stem such as 'detection-demo' (letters, "
+                         "digits, '.', '_' and '-', starting with a letter or digit)")
+    if not isinstance(record, dict):
+        raise TypeError(f"record must be a dict of the benchmark's figures, not {type(record).__name__}")
+    clash = [key for key in BENCHMARK_PROVENANCE if key in record]
+    if clash:
+        raise ValueError(f"record already has {clash}: save_benchmark adds these itself "
+                         "(pass device=... for the device that was measured)")
+    record = {**record, "device": device_name(device), "torch": torch.__version__,
+              "git_commit": git_commit(), "date": _now()}
+    text = json.dumps(_jsonable(record), indent=2, ensure_ascii=False, allow_nan=False)
+    return atomic_write_text(results_root() / "bench" / f"{name}.json", text + "\n")
+
+
+def _timings_file(folder: str | Path) -> tuple[Path, dict[str, Any]]:
+    """``folder/timings.json`` and its raw entries ({} when there is no such file)."""
+    path = Path(folder) / "timings.json"
+    if not path.exists():
+        return path, {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); delete it and execute the "
+                         "notebooks again (make notebooks or make full)") from err
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} should map notebook names to their timings; delete it and "
+                         "execute the notebooks again")
+    return path, raw
+
+
+def record_timing(folder: str | Path, notebook: str, seconds: float,
+                  mode: str | None = None) -> Path:
+    """Add ``notebook``'s run to ``folder/timings.json`` (sorted, written atomically).
 
     The notebook runners (nbval's plugin in ``chapters/conftest.py`` and ``make full``)
-    keep one such file next to the executed notebooks; the results page shows it.
+    keep one such file next to the executed notebooks and call this right after each
+    notebook, so every entry says where it ran: ``{"seconds", "device", "torch",
+    "torchvision", "mode", "date"}``. ``mode`` is the mode the notebook ran in (default:
+    ``D2L_MODE``, else what ``"auto"`` resolves to on this machine). The results page
+    shows the entries (see :func:`read_timings`).
     """
-    path = Path(folder) / "timings.json"
-    timings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    timings[notebook] = round(seconds, 1)
+    import torchvision  # only here: the rest of this module does not need it
+
+    path, timings = _timings_file(folder)
+    if mode is None:
+        mode = os.environ.get("D2L_MODE", "").strip().lower() or resolve_mode("auto")
+    timings[notebook] = {"seconds": round(float(seconds), 1), "device": device_name(),
+                         "torch": torch.__version__, "torchvision": torchvision.__version__,
+                         "mode": mode, "date": _now()}
     atomic_write_text(path, json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
     return path
+
+
+def read_timings(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """``{notebook: {"seconds", "device", "torch", "torchvision", "mode", "date"}}`` from
+    ``folder/timings.json`` ({} when the file does not exist).
+
+    An entry in the older format, a bare number of seconds, reads as those seconds with
+    device ``"unknown"`` and None for the rest.
+    """
+    path, raw = _timings_file(folder)
+    out = {}
+    for notebook, entry in raw.items():
+        if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+            entry = {"seconds": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("seconds"), (int, float)):
+            raise ValueError(f"{path}: the entry for {notebook!r} has no number of seconds; "
+                             "delete the file and execute the notebooks again")
+        out[notebook] = {"device": "unknown", "torch": None, "torchvision": None, "mode": None,
+                         "date": None, **entry, "seconds": float(entry["seconds"])}
+    return out

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +16,8 @@ import torch
 
 from d2lhelpers import fileio, results
 from d2lhelpers.paths import results_root
-from d2lhelpers.results import device_name, git_commit, load_results, save_results
+from d2lhelpers.results import (device_name, git_commit, load_results, read_timings, record_timing,
+                                save_benchmark, save_results)
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"section", "mode", "device", "torch", "dataset", "epochs", "metrics",
@@ -275,13 +278,131 @@ def test_device_name():
     assert isinstance(device_name(), str)
 
 
-def test_record_timing_merges_rounds_and_sorts(tmp_path):
-    import json
+# ---------------------------------------------------------------- timings.json
 
-    from d2lhelpers.results import record_timing
-    record_timing(tmp_path, "07-ssd", 38.44)
-    path = record_timing(tmp_path, "01-image-augmentation", 56.46)
-    record_timing(tmp_path, "07-ssd", 40.0)  # a re-run replaces its own entry only
+def test_record_timing_merges_rounds_and_sorts(tmp_path):
+    record_timing(tmp_path, "07-ssd", 38.44, mode="demo")
+    path = record_timing(tmp_path, "01-image-augmentation", 56.46, mode="demo")
+    record_timing(tmp_path, "07-ssd", 40.0, mode="full")  # a re-run replaces its own entry only
     text = path.read_text(encoding="utf-8")
-    assert json.loads(text) == {"01-image-augmentation": 56.5, "07-ssd": 40.0}
+    raw = json.loads(text)
+    assert list(raw) == ["01-image-augmentation", "07-ssd"]
+    assert raw["01-image-augmentation"]["seconds"] == 56.5 and raw["07-ssd"]["seconds"] == 40.0
+    assert raw["07-ssd"]["mode"] == "full"
     assert text.index("01-image") < text.index("07-ssd")
+
+
+def test_record_timing_records_where_the_notebook_ran(tmp_path):
+    import torchvision
+    path = record_timing(tmp_path, "02-fine-tuning", 12.34, mode="full")
+    entry = json.loads(path.read_text(encoding="utf-8"))["02-fine-tuning"]
+    assert set(entry) == {"seconds", "device", "torch", "torchvision", "mode", "date"}
+    assert entry["seconds"] == 12.3 and entry["mode"] == "full"
+    assert entry["device"] == device_name()
+    assert entry["torch"] == torch.__version__ and entry["torchvision"] == torchvision.__version__
+    date = dt.datetime.fromisoformat(entry["date"])
+    assert date.utcoffset() == dt.timedelta(0)
+    assert abs((dt.datetime.now(dt.timezone.utc) - date).total_seconds()) < 600
+
+
+def test_record_timing_mode_defaults_to_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("D2L_MODE", "Full")
+    record_timing(tmp_path, "a", 1.0)
+    monkeypatch.delenv("D2L_MODE")
+    record_timing(tmp_path, "b", 1.0)  # what mode = "auto" resolves to on this machine
+    timings = read_timings(tmp_path)
+    assert timings["a"]["mode"] == "full"
+    assert timings["b"]["mode"] == ("full" if torch.cuda.is_available() else "demo")
+
+
+def test_read_timings_reads_old_and_new_entries(tmp_path):
+    (tmp_path / "timings.json").write_text('{"01-image-augmentation": 56.5, "07-ssd": 40}')
+    record_timing(tmp_path, "02-fine-tuning", 12.0, mode="demo")  # old entries are kept
+    timings = read_timings(tmp_path)
+    assert list(timings) == ["01-image-augmentation", "02-fine-tuning", "07-ssd"]
+    assert timings["01-image-augmentation"] == {"seconds": 56.5, "device": "unknown",
+                                                "torch": None, "torchvision": None,
+                                                "mode": None, "date": None}
+    assert timings["07-ssd"]["seconds"] == 40.0 and type(timings["07-ssd"]["seconds"]) is float
+    assert timings["02-fine-tuning"]["device"] == device_name()
+    assert timings["02-fine-tuning"]["mode"] == "demo"
+
+
+def test_read_timings_without_a_file_is_empty(tmp_path):
+    assert read_timings(tmp_path) == {}
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"a": "ten"}', '{"a": {"device": "x"}}',
+                                  '{"a": true}'])
+def test_read_timings_names_a_broken_file(tmp_path, text):
+    (tmp_path / "timings.json").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "timings.json"))):
+        read_timings(tmp_path)
+
+
+def test_nbval_plugin_records_the_mode_it_ran(tmp_path, monkeypatch):
+    import importlib.util
+
+    import nbformat
+    spec = importlib.util.spec_from_file_location("chapters_conftest", REPO / "chapters" / "conftest.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    monkeypatch.setenv("D2L_EXECUTED_DIR", str(tmp_path / "executed"))
+    monkeypatch.setenv("D2L_MODE", "demo")
+    run = {"nb": nbformat.v4.new_notebook(), "start": 0.0, "cells": 0, "failed": False}
+    plugin._write(str(tmp_path / "03-bounding-boxes.ipynb"), run)
+    entry = read_timings(tmp_path / "executed")["03-bounding-boxes"]
+    assert entry["mode"] == "demo" and entry["device"] == device_name()
+    nb = nbformat.read(tmp_path / "executed" / "03-bounding-boxes.ipynb", as_version=4)
+    assert nb.metadata["d2l"]["mode"] == "demo"
+
+
+# ---------------------------------------------------------------- benchmarks
+
+def test_save_benchmark_writes_the_record_with_provenance(tmp_path):
+    record = {"benchmark": "detection", "tasks": {"nms": {"loop_s": 1.5, "ratio": float("nan")}},
+              "speedup": np.float64(3.0)}
+    path = save_benchmark("detection-demo", record)
+    assert path == tmp_path / "results" / "bench" / "detection-demo.json"
+    assert files_under(tmp_path / "results") == ["bench/detection-demo.json"]
+    saved = json.loads(path.read_text(encoding="utf-8"))  # strict JSON: NaN became null
+    assert saved["benchmark"] == "detection" and saved["speedup"] == 3.0
+    assert saved["tasks"] == {"nms": {"loop_s": 1.5, "ratio": None}}
+    assert saved["device"] == device_name() and saved["torch"] == torch.__version__
+    assert saved["git_commit"] == git_commit()
+    assert dt.datetime.fromisoformat(saved["date"]).utcoffset() == dt.timedelta(0)
+    assert "device" not in record  # the caller's dict is not changed
+
+
+def test_save_benchmark_names_the_device_measured():
+    path = save_benchmark("segmentation-demo", {"x": 1}, device="cpu")
+    assert json.loads(path.read_text(encoding="utf-8"))["device"] == device_name("cpu")
+
+
+@pytest.mark.parametrize("name", BAD_SECTIONS)
+def test_save_benchmark_rejects_bad_name(name, tmp_path):
+    with pytest.raises(ValueError, match="name="):
+        save_benchmark(name, {"x": 1})
+    assert not (tmp_path / "results").exists() and not (tmp_path / "escape").exists()
+
+
+def test_save_benchmark_refuses_to_overwrite_its_provenance(tmp_path):
+    with pytest.raises(ValueError, match=r"\['device', 'date'\].*device="):
+        save_benchmark("augmentation-demo", {"device": "mine", "date": "today"})
+    assert not (tmp_path / "results").exists()
+
+
+def test_save_benchmark_goes_through_atomic_write(monkeypatch):
+    calls = []
+    real = results.atomic_write_text
+    monkeypatch.setattr(results, "atomic_write_text",
+                        lambda path, text: (calls.append(path), real(path, text))[1])
+    assert calls == [save_benchmark("augmentation-demo", {"x": 1})]
+
+
+@pytest.mark.parametrize("name", ["augmentation", "detection", "segmentation"])
+def test_benchmarks_write_through_save_benchmark(name):
+    text = (REPO / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
+    assert "save_benchmark(" in text
+    assert "atomic_write_text" not in text and "results_root" not in text  # no second writer
+    assert "git_commit" not in text and "isoformat" not in text  # provenance comes from there

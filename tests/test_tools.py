@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tools import build_book, notebooks, results_page, run_full
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import build_book  # noqa: E402
-import colab  # noqa: E402
-import results_page  # noqa: E402
-import run_full  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
@@ -45,11 +42,51 @@ def test_results_page_puts_demo_full_and_reference_side_by_side(tmp_path):
     assert "- **full**: no run recorded yet" in page  # 07-ssd has no full run
 
 
+def test_results_page_never_shows_another_mode_as_full(tmp_path, monkeypatch):
+    # as when d2lhelpers.mode gains a "rehearsal" mode: its runs are not full results
+    monkeypatch.setattr(results_page, "MODES", ("demo", "full", "rehearsal"))
+    write_run(tmp_path, "02-fine-tuning", "demo", finetune_test_acc=0.86)
+    write_run(tmp_path, "02-fine-tuning", "rehearsal", finetune_test_acc=0.5432, extra_metric=7)
+    page = results_page.render(tmp_path)
+    assert "| metric | demo | full | reference |" in page
+    assert "| `finetune_test_acc` | 0.860 | — | — |" in page
+    assert "0.543" not in page and "extra_metric" not in page and "rehearsal" not in page
+    assert "- **full**: no run recorded yet" in page
+    assert set(results_page.load_runs(tmp_path)["02-fine-tuning"]) == {"demo"}
+
+
+def test_results_page_modes_come_from_d2lhelpers(monkeypatch):
+    import d2lhelpers.mode
+    assert results_page.MODES is d2lhelpers.mode.MODES
+    assert set(results_page.SHOWN_MODES) <= set(d2lhelpers.mode.MODES)
+    monkeypatch.setattr(results_page, "MODES", ("demo", "final"))  # "full" renamed
+    with pytest.raises(ValueError, match="SHOWN_MODES has \\['full'\\]"):
+        results_page.render(ROOT / "results")
+
+
 def test_results_page_names_a_broken_results_file(tmp_path):
     (tmp_path / "01-x").mkdir()
     (tmp_path / "01-x" / "demo.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"01-x/demo.json is not valid JSON"):
         results_page.render(tmp_path)
+
+
+def test_timings_table_shows_the_device_each_run_recorded(tmp_path):
+    from d2lhelpers.results import device_name
+    (tmp_path / "timings.json").write_text(json.dumps({
+        "01-image-augmentation": {"seconds": 56.46, "device": "NVIDIA H100 80GB HBM3",
+                                  "torch": "2.14.1", "torchvision": "0.29.1", "mode": "full",
+                                  "date": "2026-11-23T10:00:00+00:00"},
+        "02-fine-tuning": 12.0}))  # an entry in the older format: seconds only
+    page = results_page.render_timings(tmp_path)
+    assert "| 笔记本 | 秒 | 设备 |" in page
+    assert "| 01-image-augmentation | 56.5 | NVIDIA H100 80GB HBM3 |" in page
+    assert "| 02-fine-tuning | 12.0 | unknown |" in page
+    assert "| 合计 | 68.5 | |" in page and "运行设备见各行" in page
+    assert device_name() not in page  # not the machine that builds the book
+    (tmp_path / "timings.json").write_text(json.dumps({"a": {"seconds": 1, "device": "gpu X"}}))
+    assert "运行于 gpu X" in results_page.render_timings(tmp_path)
+    assert results_page.render_timings(tmp_path / "nowhere") == ""
 
 
 def test_results_template_has_the_marker():
@@ -101,8 +138,8 @@ def test_toc_files_lists_every_page_in_order():
 def test_every_notebook_starts_with_the_colab_setup_cell(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     first = nb["cells"][0]
-    assert first["cell_type"] == "code" and first.get("id") == colab.CELL_ID
-    assert "".join(first["source"]) == colab.setup_cell_source(*colab.repository())
+    assert first["cell_type"] == "code" and first.get("id") == notebooks.CELL_ID
+    assert "".join(first["source"]) == notebooks.setup_cell_source(*notebooks.repository())
     assert "remove-cell" in first["metadata"].get("tags", [])  # hidden in the book
     assert nb["metadata"]["accelerator"] == "GPU"  # Colab opens it on a GPU runtime
     assert nb["metadata"]["colab"]["gpuType"]
@@ -118,7 +155,7 @@ def run_setup_cell(modules: dict) -> list:
     def fake_import(name, *args, **kwargs):
         return fakes[name] if name in fakes else builtins.__import__(name, *args, **kwargs)
     namespace = {"__builtins__": {**vars(builtins), "__import__": fake_import}}
-    exec(compile(colab.setup_cell_source("https://example.org/book", "dev"), "setup", "exec"),
+    exec(compile(notebooks.setup_cell_source("https://example.org/book", "dev"), "setup", "exec"),
          namespace)
     return calls
 
@@ -137,7 +174,72 @@ def test_repository_must_be_configured(tmp_path):
     config = tmp_path / "_config.yml"
     config.write_text("title: x\n")
     with pytest.raises(ValueError, match="repository.url"):
-        colab.repository(config)
+        notebooks.repository(config)
+
+
+# ---------------------------------------------------------------- tools.notebooks
+
+def test_clean_keeps_only_checked_outputs_and_adds_the_setup_cell():
+    out = [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
+    nb = notebook([("markdown", "# A"), ("code", "print('hi')"),
+                   ("code", "# NBVAL_CHECK_OUTPUT\nprint('hi')"), ("code", "import google.colab")])
+    for c in nb["cells"][1:]:
+        c.update(outputs=list(out), execution_count=7, metadata={"papermill": {"duration": 1}})
+    nb["metadata"]["papermill"] = {"x": 1}
+    cleaned = notebooks.clean(nb, ("https://example.org/book", "dev"))
+    first, *rest = cleaned["cells"]
+    assert first["id"] == notebooks.CELL_ID  # an old Colab cell is replaced, not kept twice
+    assert "git+https://example.org/book@dev" in "".join(first["source"])
+    assert [c["cell_type"] for c in rest] == ["markdown", "code", "code"]
+    assert rest[1]["outputs"] == [] and rest[1]["execution_count"] is None
+    assert rest[2]["outputs"] == out and rest[2]["execution_count"] == 1
+    assert all("papermill" not in c["metadata"] for c in rest)
+    assert "papermill" not in cleaned["metadata"] and cleaned["metadata"]["accelerator"] == "GPU"
+    assert nb["cells"][1]["outputs"] == out  # the input is not changed
+    assert notebooks.clean(cleaned, ("https://example.org/book", "dev")) == cleaned
+
+
+def test_notebooks_check_reports_and_changes_nothing_then_cleans(tmp_path):
+    path = tmp_path / "01-a.ipynb"
+    nb = notebook([("code", "x = 1")])
+    nb["cells"][0].update(outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}])
+    text = json.dumps(nb)
+    path.write_text(text)
+    cmd = [sys.executable, "-m", "tools.notebooks"]
+    out = subprocess.run(cmd + ["--check", str(path)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1 and "not clean (run make clean-notebooks)" in out.stdout
+    assert path.read_text() == text
+    out = subprocess.run(cmd + [str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "cleaned" in out.stdout
+    out = subprocess.run(cmd + ["--check", str(path)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_notebooks_names_a_missing_notebook(capsys):
+    assert notebooks.main(["chapters/no-such.ipynb"]) == 2
+    assert "no such notebook: chapters/no-such.ipynb" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the tools package
+
+TOOL_MODULES = ["build_book", "check_book", "export", "notebooks", "results_page", "run_full"]
+
+
+def test_tools_import_each_other_as_a_package():
+    for name in TOOL_MODULES:
+        text = (ROOT / "tools" / f"{name}.py").read_text(encoding="utf-8")
+        assert "sys.path" not in text, f"tools/{name}.py edits sys.path; import from tools instead"
+        assert "def main(" in text and 'if __name__ == "__main__":' in text, name
+
+
+@pytest.mark.parametrize("name", TOOL_MODULES)
+def test_every_tool_runs_with_python_dash_m(name):
+    out = subprocess.run([sys.executable, "-m", f"tools.{name}", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage:")
 
 
 # ---------------------------------------------------------------- make full
@@ -145,7 +247,7 @@ def test_repository_must_be_configured(tmp_path):
 def test_make_full_fails_fast_naming_what_is_missing():
     env = {"PATH": str(Path(sys.executable).parent), "D2L_DATA_URL": "http://127.0.0.1:9/",
            "CUDA_VISIBLE_DEVICES": ""}
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "run_full.py")], env=env,
+    out = subprocess.run([sys.executable, "-m", "tools.run_full"], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "a CUDA GPU" in out.stderr
@@ -175,3 +277,7 @@ def test_make_full_stops_at_the_first_failure_naming_notebook_and_cell(tmp_path,
     assert run_full.main(["--no-preflight", "--out", str(tmp_path)]) == 0
     assert ran == [p.stem for p in NOTEBOOKS[1:]]
     assert "done earlier, skipped" in capsys.readouterr().out
+    from d2lhelpers.results import device_name, read_timings
+    timings = read_timings(tmp_path)  # the mode it ran, though D2L_MODE=demo in the tests
+    assert list(timings) == [p.stem for p in NOTEBOOKS]
+    assert {(t["mode"], t["device"]) for t in timings.values()} == {("full", device_name())}

@@ -11,7 +11,7 @@ from the notebook in ``chapters/``), naming the file and the command that makes 
 
 Usage (from the repository root)::
 
-    .venv/bin/python tools/build_book.py --executed _build/executed/demo
+    .venv/bin/python -m tools.build_book --executed _build/executed/demo
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import yaml
 
+from tools import results_page
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import results_page  # noqa: E402  (tools/results_page.py)
 
 # Files and folders of the book besides the chapters (copied as they are).
 BOOK_FILES = ["_toc.yml", "references.bib", "_ext", "_static"]

@@ -15,7 +15,7 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (``make browsers`` installs 
 the ``selenium`` package. Exit status 0 when every page passes, 1 otherwise (each failure
 named), 2 when the book or the browser is missing.
 
-Usage: ``.venv/bin/python tools/check_book.py [--html _build/html]``
+Usage (from the repository root): ``.venv/bin/python -m tools.check_book [--html _build/html]``
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ import sys
 import threading
 from pathlib import Path
 
+from tools.build_book import toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from build_book import toc_files  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

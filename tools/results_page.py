@@ -2,13 +2,15 @@
 
 Generated from ``results/<section>/<mode>.json`` (written by each training notebook with
 ``d2lhelpers.save_results``) and ``results/reference.yml`` (the spec's published figures);
-nothing in the tables is typed in by hand. ``tools/build_book.py`` calls :func:`render`
+nothing in the tables is typed in by hand. ``tools.build_book`` calls :func:`render`
 and puts the tables into ``results.md`` at the marker line.
 
-Usage: ``python tools/results_page.py`` prints the tables (Markdown).
+Usage (from the repository root): ``python -m tools.results_page`` prints the tables
+(Markdown); ``--timings _build/executed/demo`` prints the wall-time table of a run instead.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -17,9 +19,14 @@ from typing import Any
 
 import yaml
 
+from d2lhelpers.mode import MODES
+from d2lhelpers.results import read_timings
+
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- results-tables -->"
-MODES = ("demo", "full")
+# The page's columns, in order. Deliberately explicit rather than all of MODES: a mode
+# added later (a rehearsal run, say) must never appear as, or instead of, a full result.
+SHOWN_MODES = ("demo", "full")
 
 
 def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -51,11 +58,15 @@ def fmt(value: float | None) -> str:
 
 
 def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
-    """``{section: {mode: record}}`` for every results file present."""
+    """``{section: {mode: record}}`` for every results file of a shown mode."""
+    unknown = [m for m in SHOWN_MODES if m not in MODES]
+    if unknown:  # a mode renamed in d2lhelpers.mode would otherwise leave an empty column
+        raise ValueError(f"tools/results_page.py: SHOWN_MODES has {unknown}, which "
+                         f"d2lhelpers.mode.MODES {MODES} lacks; update SHOWN_MODES")
     runs: dict[str, dict[str, dict]] = {}
     for path in sorted(results_dir.glob("*/*.json")):
-        if path.stem not in MODES or path.parent.name == "bench":
-            continue
+        if path.stem not in SHOWN_MODES or path.parent.name == "bench":
+            continue  # other modes' files (and benchmarks) are not results to show
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
@@ -101,15 +112,16 @@ def render(results_dir: Path = ROOT / "results") -> str:
         ref = references.get(section, {})
         values = {m: flatten(modes[m].get("metrics", {})) for m in modes}
         ref_values = {k: float(v) for k, v in (ref.get("metrics") or {}).items()}
-        names = list(dict.fromkeys([*ref_values, *(k for m in MODES for k in values.get(m, {}))]))
+        names = list(dict.fromkeys([*ref_values,
+                                    *(k for m in SHOWN_MODES for k in values.get(m, {}))]))
         out.append(f"### {section}\n")
-        out.append("| metric | demo | full | reference |")
-        out.append("|---|---|---|---|")
+        out.append("| metric | " + " | ".join(SHOWN_MODES) + " | reference |")
+        out.append("|---" * (len(SHOWN_MODES) + 2) + "|")
         for name in names:
-            cells = [fmt(values.get(m, {}).get(name)) for m in MODES]
-            out.append(f"| `{name}` | {cells[0]} | {cells[1]} | {fmt(ref_values.get(name))} |")
+            cells = [fmt(values.get(m, {}).get(name)) for m in SHOWN_MODES]
+            out.append(f"| `{name}` | " + " | ".join(cells) + f" | {fmt(ref_values.get(name))} |")
         out.append("")
-        for mode in MODES:
+        for mode in SHOWN_MODES:
             if mode in modes:
                 out.append(f"- **{mode}**: {provenance(modes[mode])}")
             else:
@@ -120,20 +132,18 @@ def render(results_dir: Path = ROOT / "results") -> str:
 
 
 def render_timings(executed_dir: Path) -> str:
-    """Markdown table of each notebook's wall time in the run the book was built from."""
-    path = executed_dir / "timings.json"
-    if not path.exists():
+    """Markdown table of each notebook's wall time in the run the book was built from, with
+    the device that run recorded (not the machine building the book)."""
+    timings = read_timings(executed_dir)
+    if not timings:
         return ""
-    timings = json.loads(path.read_text(encoding="utf-8"))
-    import platform
-    import torch
-    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-              else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)")
+    devices = list(dict.fromkeys(t["device"] for t in timings.values()))
+    where = f"运行于 {devices[0]}" if len(devices) == 1 else "运行设备见各行"
     out = ["### 各节的运行时间\n",
-           f"构建本书网页时各笔记本的执行时间（秒，不含启动内核），运行于 {device}：\n",
-           "| 笔记本 | 秒 |", "|---|---|"]
-    out += [f"| {name} | {seconds:.1f} |" for name, seconds in timings.items()]
-    out.append(f"| 合计 | {sum(timings.values()):.1f} |")
+           f"构建本书网页所用的那次运行中各笔记本的执行时间（秒，不含启动内核），{where}：\n",
+           "| 笔记本 | 秒 | 设备 |", "|---|---|---|"]
+    out += [f"| {name} | {t['seconds']:.1f} | {t['device']} |" for name, t in timings.items()]
+    out.append(f"| 合计 | {sum(t['seconds'] for t in timings.values()):.1f} | |")
     return "\n".join(out) + "\n"
 
 
@@ -144,5 +154,24 @@ def fill(template: str, tables: str) -> str:
     return template.replace(MARKER, tables)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.results_page",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=ROOT / "results",
+                        help="the results folder (default: results/ of this checkout)")
+    parser.add_argument("--timings", type=Path, metavar="EXECUTED",
+                        help="print the wall times recorded in EXECUTED/timings.json instead")
+    args = parser.parse_args(argv)
+    if args.timings is not None:
+        if not read_timings(args.timings):
+            print(f"results_page: {args.timings}/timings.json is missing or empty; execute the "
+                  "notebooks first (make notebooks or make full)", file=sys.stderr)
+            return 2
+        sys.stdout.write(render_timings(args.timings))
+    else:
+        sys.stdout.write(render(args.results))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.exit(main())

@@ -10,6 +10,8 @@ resumes inside the one that stopped: each training run checkpoints after every e
 (``D2L_CHECKPOINT_DIR``, see ``d2lhelpers.train.auto_checkpoint``). ``--force`` starts
 over. Afterwards ``make book EXECUTED=_build/executed/full`` builds the book from these
 notebooks without executing them again.
+
+Usage (from the repository root): ``python -m tools.run_full [--force] [--only 07-ssd ...]``
 """
 from __future__ import annotations
 
@@ -22,11 +24,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from build_book import BookError, check_executed, toc_files  # noqa: E402
+from d2lhelpers.results import record_timing
+from tools.build_book import BookError, check_executed, toc_files
 
-from d2lhelpers.results import record_timing  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 WEIGHTS_URL = "https://download.pytorch.org/models/"
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     os.environ[k] = v
         seconds = time.perf_counter() - tic
-        record_timing(out, src.stem, seconds)
+        record_timing(out, src.stem, seconds, mode=args.mode)
         print(f"{prefix}: ok, {seconds:.0f} s -> {dest}", flush=True)
     print(f"all {total} notebooks executed in {args.mode} mode into {out}; build the book with "
           f"make book EXECUTED={os.path.relpath(out, ROOT)}")
