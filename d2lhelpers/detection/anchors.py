@@ -16,7 +16,7 @@ import torchvision
 
 from ..checks import anchor_list, check_box_labels, check_corner_boxes, check_last_dim, \
     positive_list
-from .boxes import box_center_to_corner, box_corner_to_center, box_iou
+from .boxes import box_iou
 
 __all__ = ["multibox_prior", "greedy_assign", "assign_anchor_to_bbox",
            "assign_anchor_to_bbox_loop", "offset_boxes", "offset_inverse", "multibox_target",
@@ -170,8 +170,9 @@ def offset_boxes(anchors: torch.Tensor, assigned_bb: torch.Tensor,
     """
     check_corner_boxes(anchors, "anchors")
     check_corner_boxes(assigned_bb, "assigned_bb")
-    c_anc = box_corner_to_center(anchors)
-    c_bb = box_corner_to_center(assigned_bb)
+    # checked above: torchvision's conversion (the same formula as box_corner_to_center)
+    c_anc = torchvision.ops.box_convert(anchors, "xyxy", "cxcywh")
+    c_bb = torchvision.ops.box_convert(assigned_bb, "xyxy", "cxcywh")
     offset_xy = 10 * (c_bb[..., :2] - c_anc[..., :2]) / c_anc[..., 2:]
     offset_wh = 5 * torch.log(eps + c_bb[..., 2:] / c_anc[..., 2:])
     return torch.cat((offset_xy, offset_wh), dim=-1)
@@ -183,10 +184,10 @@ def offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.T
     ``offset_boxes`` (up to its ``eps``). Shapes ``(..., 4)``, broadcast."""
     check_corner_boxes(anchors, "anchors")
     check_last_dim(offset_preds, "offset_preds")
-    anc = box_corner_to_center(anchors)
+    anc = torchvision.ops.box_convert(anchors, "xyxy", "cxcywh")
     pred_xy = offset_preds[..., :2] * anc[..., 2:] / 10 + anc[..., :2]
     pred_wh = torch.exp(offset_preds[..., 2:] / 5) * anc[..., 2:]
-    return box_center_to_corner(torch.cat((pred_xy, pred_wh), dim=-1))
+    return torchvision.ops.box_convert(torch.cat((pred_xy, pred_wh), dim=-1), "cxcywh", "xyxy")
 
 
 # export: chapters/04-anchor-boxes.ipynb
@@ -282,7 +283,9 @@ def nms_loop(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) ->
         i = order[0]
         keep.append(int(i))
         rest = order[1:]
-        iou = box_iou(boxes[i][None], boxes[rest])[0]
+        # the boxes were checked once above: torchvision's IoU (box_iou's formula) skips
+        # checking them again in every round
+        iou = torchvision.ops.box_iou(boxes[i][None], boxes[rest])[0]
         # Compare in float64 as torchvision does (a float32 IoU that rounds to 0.3 is
         # above the float64 0.3), and use "not >" rather than "<=": a NaN IoU (boxes of
         # zero area) keeps the box, again as torchvision does.
