@@ -30,8 +30,8 @@ from typing import Callable
 
 import torch
 
-from d2lhelpers import default_device, multibox_prior, multibox_target, nms
-from d2lhelpers.anchors import multibox_target_loop, nms_loop  # the textbook's loops: not exported
+from d2lhelpers import (default_device, multibox_prior, multibox_target, multibox_target_loop, nms,
+                        nms_loop)
 from d2lhelpers.results import device_name, save_benchmark
 
 # TinySSD on a 256x256 input: feature maps 32, 16, 8, 4, 1 with these sizes, ratios [1, 2, 0.5]

@@ -108,7 +108,7 @@ def child(args: argparse.Namespace) -> None:
     from torchvision.transforms import v2
 
     from d2lhelpers import VOCSegDataset, data_loader
-    from d2lhelpers.voc import VOC_MEAN, VOC_STD, read_voc_example  # not exported at the top
+    from d2lhelpers import IMAGENET_MEAN, IMAGENET_STD, read_voc_example
 
     class EagerVOCSegDataset(Dataset):
         """The textbook's dataset: decode every example first, then drop the small ones."""
@@ -123,7 +123,7 @@ def child(args: argparse.Namespace) -> None:
                 v2.RandomCrop(crop),
                 v2.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64},
                            scale=True),
-                v2.Normalize(VOC_MEAN, VOC_STD)])
+                v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
         def __getitem__(self, idx):
             image, label = self.examples[idx]
@@ -177,7 +177,8 @@ def main() -> None:
     if args.repeats < 1:
         raise SystemExit("--repeats must be at least 1")
     from d2lhelpers.results import save_benchmark
-    from d2lhelpers.voc import make_voc_demo, voc_split  # not exported at the top
+    from d2lhelpers import voc_split
+    from d2lhelpers.demodata import make_voc_demo
 
     print("finding or generating the demo set (generating takes a minute or two, once)")
     tic = time.perf_counter()

@@ -67,7 +67,8 @@ from .segmentation.fcn import (bilinear_kernel, confusion_matrix, evaluate_segme
                                fcn_resnet18, predict_tiles, resnet_body, segmentation_accuracy,
                                segmentation_loss, segmentation_scores, tile_starts)
 from .segmentation.transposed_conv import corr2d, kernel2matrix, trans_conv
-from .style_transfer import SynthesisResult, layer_names, load_image, vgg19_features
+from .style_transfer import (CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, SynthesisResult, layer_names,
+                             load_image, vgg19_features)
 from .train import (Checkpoint, DeviceSums, DeviceTimer, Precision, TrainingDiverged,
-                    accuracy_counts, autocast_dtype, eval_mode, evaluate, place_model, to_device,
-                    train_classifier)
+                    accuracy_counts, autocast_dtype, check_finite, checkpoint_file, eval_mode,
+                    evaluate, place_model, to_device, train_classifier)

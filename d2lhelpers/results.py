@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .fileio import atomic_write_text
-from .mode import MODES, resolve_mode
+from .mode import resolve_mode
 from .paths import project_root, results_root
 
 __all__ = ["save_results", "load_results", "save_benchmark", "record_timing", "read_timings",
@@ -70,8 +70,7 @@ def _now() -> str:
 
 
 def _results_path(section: str, mode: str) -> Path:
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} must be 'demo' or 'full' (resolve 'auto' first)")
+    mode = resolve_mode(mode)   # the one mode rule: "auto" means what it means everywhere
     if not isinstance(section, str) or not _STEM.fullmatch(section):
         raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
     return results_root() / section / f"{mode}.json"
@@ -81,7 +80,12 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
                  metrics: dict[str, Any], examples_per_sec: float | None,
                  wall_seconds: float, device: torch.device | str | None = None,
                  extra: dict[str, Any] | None = None) -> Path:
-    """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically)."""
+    """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically).
+
+    ``mode`` is resolved like everywhere else ("auto" included); the file and the record
+    name the resolved mode.
+    """
+    mode = resolve_mode(mode)
     path = _results_path(section, mode)
     record = {
         "section": section, "mode": mode, "device": device_name(device),

@@ -1,6 +1,7 @@
 """Hygiene of the stored notebooks and the table of contents."""
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -88,14 +89,41 @@ def test_toc_lists_exactly_the_notebooks():
 
 
 def test_exports_in_sync():
-    # The package's __all__ lists are being brought in line in the d2lhelpers restructuring;
-    # until then their drift is left to test_package_all_lists_in_sync (xfail). Afterwards
-    # this is `assert export.check(ROOT) == []` and the xfail test goes.
-    drift = set(export.all_drift(ROOT))
-    assert [line for line in export.check(ROOT) if line not in drift] == []
+    """Export cells equal the package's definitions, and every module's __all__ is exact."""
+    assert export.check(ROOT) == []
 
 
-@pytest.mark.xfail(strict=True, reason="d2lhelpers' __all__ lists are fixed in the package "
-                   "restructuring; remove this mark (and the filter above) then")
-def test_package_all_lists_in_sync():
-    assert export.all_drift(ROOT) == []
+TRAINERS = {"train_classifier", "train_detector", "train_head"}
+
+
+def _called(node: ast.Call) -> str | None:
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_training_run_has_a_name(path):
+    """``make full`` resumes a training from the checkpoint named after its run_name, so
+    every training a notebook starts names itself (a helper that forwards ``**kwargs`` to
+    a trainer is a trainer too, and its callers name the run)."""
+    trees = []
+    for cell in code_cells(load(path)):
+        src = "\n".join("" if line.lstrip().startswith("%") else line
+                        for line in "".join(cell["source"]).splitlines())
+        if not src.startswith("# export:"):   # the package's own definitions are not runs
+            trees.append(ast.parse(src))
+    trainers, forwarding = set(TRAINERS), set()
+    for tree in trees:   # notebook helpers that pass **kwargs on to a trainer
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef):
+                for call in ast.walk(fn):
+                    if (isinstance(call, ast.Call) and _called(call) in TRAINERS
+                            and any(k.arg is None for k in call.keywords)):
+                        trainers.add(fn.name)
+                        forwarding.add(id(call))
+    unnamed = [f"{_called(call)}(...) on line {call.lineno}" for tree in trees
+               for call in ast.walk(tree)
+               if isinstance(call, ast.Call) and _called(call) in trainers
+               and id(call) not in forwarding
+               and not any(k.arg == "run_name" for k in call.keywords)]
+    assert unnamed == [], f"{path.name}: pass run_name= to {unnamed}"

@@ -128,9 +128,16 @@ def test_unserialisable_value_raises_and_writes_nothing(tmp_path):
 
 # ---------------------------------------------------------------- validation
 
-BAD_MODES = ["auto", "", "DEMO", "../demo", "demo/x", None]
+BAD_MODES = ["", "../demo", "demo/x", None, "fulll"]
 BAD_SECTIONS = ["..", ".", "a/b", "", "../escape", "a\\b", ".hidden", "/abs", "sec tion", "x\n",
                 None]
+
+
+def test_save_and_load_resolve_auto_like_everything_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("D2L_MODE", "demo")
+    path = save(mode="auto")
+    assert path.name == "demo.json" and json.loads(path.read_text())["mode"] == "demo"
+    assert load_results("01-image-augmentation", "auto")["mode"] == "demo"
 
 
 @pytest.mark.parametrize("mode", BAD_MODES)

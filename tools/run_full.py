@@ -7,7 +7,7 @@ in order with papermill (``-p mode full``) into ``_build/executed/full/``, print
 progress line per notebook, and stops at the first failure, naming the notebook and the
 cell. Launched again, it skips the notebooks already executed (unchanged since) and
 resumes inside the one that stopped: each training run checkpoints after every epoch
-(``D2L_CHECKPOINT_DIR``, see ``d2lhelpers.train.auto_checkpoint``). ``--force`` starts
+(``D2L_CHECKPOINT_DIR``, one file per named run: ``d2lhelpers.train.checkpoint_file``). ``--force`` starts
 over. Afterwards ``make book EXECUTED=_build/executed/full`` builds the book from these
 notebooks without executing them again.
 
