@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 import platform
 import re
 import subprocess
@@ -162,7 +161,7 @@ def record_timing(folder: str | Path, notebook: str, seconds: float,
 
     path, timings = _timings_file(folder)
     if mode is None:
-        mode = os.environ.get("D2L_MODE", "").strip().lower() or resolve_mode("auto")
+        mode = resolve_mode("auto")   # D2L_MODE, else what this machine's "auto" means
     timings[notebook] = {"seconds": round(float(seconds), 1), "device": device_name(),
                          "torch": torch.__version__, "torchvision": torchvision.__version__,
                          "mode": mode, "date": _now()}
