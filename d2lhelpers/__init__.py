@@ -8,8 +8,10 @@ Where things are (one concern per module)::
     download.py       dataset registry, verified downloads, safe extraction, weights
     checks.py         input checks shared by the package and the notebooks
     results.py        results files of every run
-    train.py          the training engine (precision, device-side metrics, timing,
-                      divergence, checkpoints, eval mode) and the classifier trainer
+    train.py          the training engine (placement, precision, device-side metrics,
+                      timing, divergence, eval mode) and the classifier trainer
+    checkpoints.py    checkpoints of training runs (save, resume, run names)
+    runtime.py        run limits (D2L_FAST_DEV_RUN, D2L_TIME_LIMIT) and the run log
     models.py         ResNet-18 (CIFAR and ImageNet stems)
     pretrained.py     pretrained weights, real or demo; ImageNet statistics
     augment.py        batched augmentation on the device
@@ -69,6 +71,9 @@ from .segmentation.fcn import (bilinear_kernel, confusion_matrix, evaluate_segme
 from .segmentation.transposed_conv import corr2d, kernel2matrix, trans_conv
 from .style_transfer import (CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, SynthesisResult, layer_names,
                              load_image, vgg19_features)
-from .train import (Checkpoint, DeviceSums, DeviceTimer, Precision, TrainingDiverged,
-                    accuracy_counts, autocast_dtype, check_finite, checkpoint_file, eval_mode,
-                    evaluate, place_model, to_device, train_classifier)
+from .checkpoints import Checkpoint, checkpoint_file
+from .runtime import (Limited, expect, fast_dev_run, log_run, rehearsal, reset_peak_memory,
+                      time_limit)
+from .train import (DeviceSums, DeviceTimer, Precision, TrainingDiverged, accuracy_counts,
+                    autocast_dtype, check_finite, describe_setup, eval_mode, evaluate, place_model,
+                    to_device, train_classifier)

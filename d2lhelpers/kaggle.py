@@ -6,7 +6,9 @@ The data side (competition layouts, labels, reorganisation) is in
 """
 from __future__ import annotations
 
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,8 +20,10 @@ from torch import nn
 from .data.kaggle import sort_ids
 from .fileio import atomic_write_text
 from .plotting import LivePlot
-from .train import (Checkpoint, DeviceSums, DeviceTimer, Precision, check_finite,
-                    checkpoint_file, eval_mode, place_model, to_device)
+from .checkpoints import Checkpoint, checkpoint_file
+from .runtime import Limited, log_run, reset_peak_memory
+from .train import (DeviceSums, DeviceTimer, Precision, check_finite, eval_mode, place_model,
+                    to_device)
 
 __all__ = ["FrozenFeaturesNet", "check_submission", "evaluate_loss", "label_submission",
            "predict", "probability_submission", "train_head", "write_submission"]
@@ -146,7 +150,7 @@ def evaluate_loss(net: nn.Module, data_iter, loss, device: torch.device) -> tupl
     counts, weighted by its size), in eval mode and without gradients."""
     sums = DeviceSums(3, device)  # loss sum, correct, examples
     with eval_mode(net), Precision(device).autocast():
-        for X, y in data_iter:
+        for X, y in Limited(data_iter):   # all of it, unless a rehearsal bounds the loop
             X, y = to_device(X, device), to_device(y, device)
             outputs = net(X).float()
             sums.add(loss(outputs, y), (outputs.argmax(dim=1) == y).sum(), y.numel())
@@ -161,22 +165,26 @@ def train_head(net, train_iter, valid_iter, optimizer, scheduler, num_epochs, de
                plot=True, checkpoint=None, run_name=None):
     """Train ``net`` (only parameters that require gradients change); one row per epoch
     with the training loss, and the validation loss and accuracy when ``valid_iter``.
-    Mixed precision, the NaN stop and checkpoints (``checkpoint``, or ``run_name`` under
-    make full) come from the training engine, :mod:`d2lhelpers.train`."""
+    Mixed precision, the NaN stop, checkpoints (``checkpoint``, or ``run_name`` under
+    make full) and a rehearsal's bounds come from the training engine."""
     loss = nn.CrossEntropyLoss(reduction="none")
     net, device = place_model(net, [device])
     precision = Precision(device)
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), net, optimizer, scheduler, precision)
     rows, start_epoch = ckpt.resume()
+    budget = Limited(train_iter, start=time.perf_counter())   # a rehearsal's bounds, if any
+    reset_peak_memory(device)
     live = LivePlot("epoch", ["train loss", "valid loss"], xlim=(1, num_epochs)) if plot else None
     for row in rows:
         if live:
             live.add(row["epoch"], [row["train_loss"], row["valid_loss"]])
     for epoch in range(start_epoch, num_epochs):
+        if budget.expired():
+            break
         net.train()
         sums = DeviceSums(2, device)  # loss sum, examples
         timer = DeviceTimer(device)
-        for X, y in train_iter:
+        for X, y in budget:
             X, y = to_device(X, device), to_device(y, device)
             optimizer.zero_grad(set_to_none=True)
             with precision.autocast():
@@ -189,8 +197,8 @@ def train_head(net, train_iter, valid_iter, optimizer, scheduler, num_epochs, de
             raise ValueError("train_iter yielded no examples; is the training folder empty?")
         check_finite(loss_sum, epoch + 1, ckpt.path)
         scheduler.step()
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / examples,
-               "valid_loss": None, "valid_acc": None, "examples_per_sec": examples / seconds}
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / examples, "valid_loss": None,
+               "valid_acc": None, "examples_per_sec": examples / seconds, "epoch_seconds": seconds}
         if valid_iter is not None:
             row["valid_loss"], row["valid_acc"] = evaluate_loss(net, valid_iter, loss, device)
         rows.append(row)
@@ -199,4 +207,6 @@ def train_head(net, train_iter, valid_iter, optimizer, scheduler, num_epochs, de
             live.add(epoch + 1, [row["train_loss"], row["valid_loss"]])
     if live:
         live.close()
+    log_run("train_head", run_name, device, precision, rows,
+            finite=all(math.isfinite(row["train_loss"]) for row in rows))
     return pd.DataFrame(rows)

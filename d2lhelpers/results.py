@@ -15,10 +15,13 @@ import torch
 
 from .fileio import atomic_write_text
 from .mode import resolve_mode
+from .runtime import rehearsal
 from .paths import project_root, results_root
 
-__all__ = ["save_results", "load_results", "save_benchmark", "record_timing", "read_timings",
-           "git_commit", "device_name"]
+__all__ = ["REHEARSAL", "save_results", "load_results", "save_benchmark", "record_timing",
+           "read_timings", "git_commit", "device_name"]
+
+REHEARSAL = "rehearsal"   # the results mode of a bounded run on stand-in data
 
 # a file stem: no '/', '\\', leading '.', spaces or '..' path tricks
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -69,7 +72,8 @@ def _now() -> str:
 
 
 def _results_path(section: str, mode: str) -> Path:
-    mode = resolve_mode(mode)   # the one mode rule: "auto" means what it means everywhere
+    if mode != REHEARSAL:
+        mode = resolve_mode(mode)   # the one mode rule: "auto" means what it means everywhere
     if not isinstance(section, str) or not _STEM.fullmatch(section):
         raise ValueError(f"section={section!r} must be a notebook stem such as '01-image-augmentation'")
     return results_root() / section / f"{mode}.json"
@@ -82,12 +86,15 @@ def save_results(section: str, mode: str, *, dataset: str, epochs: int | None,
     """Write the run's key figures to ``results/<section>/<mode>.json`` (atomically).
 
     ``mode`` is resolved like everywhere else ("auto" included); the file and the record
-    name the resolved mode.
+    name the resolved mode. A bounded run (``D2L_FAST_DEV_RUN``, ``D2L_TIME_LIMIT``:
+    :func:`~d2lhelpers.runtime.rehearsal`) is saved as mode ``"rehearsal"`` whatever
+    ``mode`` says, so its figures can never pass for a full run's.
     """
-    mode = resolve_mode(mode)
+    limits = rehearsal()
+    mode = REHEARSAL if limits else resolve_mode(mode)
     path = _results_path(section, mode)
     record = {
-        "section": section, "mode": mode, "device": device_name(device),
+        "section": section, "mode": mode, "rehearsal": limits, "device": device_name(device),
         "torch": torch.__version__, "dataset": dataset, "epochs": epochs,
         "metrics": metrics, "examples_per_sec": examples_per_sec,
         "wall_seconds": wall_seconds, "git_commit": git_commit(), "date": _now(),

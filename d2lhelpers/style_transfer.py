@@ -30,6 +30,7 @@ from torchvision.transforms import v2
 from .download import pretrained_state_dict
 from .mode import resolve_mode
 from .pretrained import IMAGENET_MEAN, IMAGENET_STD
+from .runtime import Limited, log_run, reset_peak_memory
 from .train import DeviceTimer, Precision, check_finite
 
 __all__ = [
@@ -282,7 +283,8 @@ def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
     Adam on the image only, learning rate times 0.8 every ``lr_decay_epoch`` iterations.
     Losses stay on the device until the end (no host sync per iteration); the loop is
     timed with the device synchronised at both ends, and a NaN or infinite loss stops
-    it with ``TrainingDiverged``.
+    it with ``TrainingDiverged``. On a GPU the network runs under the device's mixed
+    precision (the losses in float32).
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs={num_epochs} must be at least 1")
@@ -290,13 +292,17 @@ def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
     scheduler = torch.optim.lr_scheduler.StepLR(trainer, lr_decay_epoch, 0.8)
     precision = Precision(X.device)
     losses, lrs, snapshots = [], [], []
+    reset_peak_memory(X.device)
     timer = DeviceTimer(X.device)
-    for epoch in range(num_epochs):
+    for epoch in Limited(range(num_epochs)):   # all of them, unless a rehearsal bounds it
         trainer.zero_grad()
-        contents_Y_hat, styles_Y_hat = extract_features(gen_img(), net, content_layers,
-                                                        style_layers)
-        contents_l, styles_l, tv_l, l = compute_loss(gen_img(), contents_Y_hat, styles_Y_hat,
-                                                     contents_Y, styles_Y_gram)
+        with precision.autocast():   # the frozen network in mixed precision on a GPU
+            contents_Y_hat, styles_Y_hat = extract_features(gen_img(), net, content_layers,
+                                                            style_layers)
+        # the losses in float32: a Gram matrix sums many products
+        contents_l, styles_l, tv_l, l = compute_loss(
+            gen_img(), [Y.float() for Y in contents_Y_hat], [Y.float() for Y in styles_Y_hat],
+            contents_Y, styles_Y_gram)
         precision.backward_step(l, trainer)
         lrs.append(scheduler.get_last_lr()[0])
         scheduler.step()
@@ -306,9 +312,12 @@ def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
     seconds = timer.seconds()
     history = pd.DataFrame(torch.stack(losses).cpu().numpy(),
                            columns=["content", "style", "tv", "total"])
-    check_finite(float(history["total"].iloc[-1]), num_epochs, None,
+    steps = len(history)
+    log_run("synthesize", None, X.device, precision,
+            [{"epoch_seconds": seconds, "examples_per_sec": steps / seconds}],
+            finite=bool(history["total"].map(math.isfinite).all()))
+    check_finite(float(history["total"].iloc[-1]), steps, None,
                  advice="lower the learning rate (lr) or the style weight")
-    history.insert(0, "epoch", range(1, num_epochs + 1))
+    history.insert(0, "epoch", range(1, steps + 1))
     history["lr"] = lrs
-    return SynthesisResult(gen_img().detach(), history, snapshots,
-                           seconds / max(num_epochs, 1))
+    return SynthesisResult(gen_img().detach(), history, snapshots, seconds / steps)

@@ -14,9 +14,10 @@ and the FCN; ``detection.rcnn.train_detector``; ``kaggle.train_head``;
 * **timing**: :class:`DeviceTimer` measures wall time with the device synchronised at
   both ends, so examples per second cover the whole epoch;
 * **divergence**: :func:`check_finite` stops with :class:`TrainingDiverged` on NaN/inf;
-* **checkpoints**: :class:`Checkpoint` saves model, optimizer, scheduler, gradient
-  scaler, random state and history after each epoch and resumes from them;
-  :func:`checkpoint_file` names a run's file under ``make full`` (notebook + run name);
+* **checkpoints** (in :mod:`d2lhelpers.checkpoints`): :class:`Checkpoint` saves model,
+  optimizer, scheduler, gradient scaler, random state and history after each epoch and
+  resumes from them; :func:`checkpoint_file` names a run's file under ``make full``
+  (notebook + run name);
 * **evaluation**: :func:`eval_mode` (eval mode and no gradients, the previous mode
   restored afterwards, even after an error).
 """
@@ -25,22 +26,20 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import random
-import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from .fileio import atomic_path
+from .checkpoints import Checkpoint, checkpoint_file
 from .mode import devices as visible_devices
+from .runtime import Limited, log_run, rehearsal, reset_peak_memory
 
-__all__ = ["Checkpoint", "DeviceSums", "DeviceTimer", "Precision", "TrainingDiverged",
-           "accuracy_counts", "autocast_dtype", "check_finite", "checkpoint_file", "eval_mode",
+__all__ = ["PRECISIONS", "DeviceSums", "DeviceTimer", "Precision", "TrainingDiverged",
+           "accuracy_counts", "autocast_dtype", "check_finite", "describe_setup", "eval_mode",
            "evaluate", "place_model", "progress_bar", "sync", "to_device", "train_classifier",
            "unwrap"]
 
@@ -86,11 +85,30 @@ def sync(device: torch.device) -> None:
 
 # ------------------------------------------------------------------------ precision
 
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The autocast dtype training uses on ``device``: None (float32) on the CPU,
-    bfloat16 on CUDA. This is the book's one mixed-precision decision."""
+    """The autocast dtype training uses on ``device``: the book's one mixed-precision
+    decision.
+
+    None (float32) on the CPU. On CUDA it follows the GPU's compute capability: bfloat16
+    from 8.0 (Ampere and later have bf16 tensor cores), float16 with a gradient scaler
+    below it (a T4 is 7.5, a V100 7.0: no bf16 hardware, so bf16 would run emulated and
+    cuDNN has no bf16 convolutions there). ``D2L_PRECISION`` (``fp32``, ``bf16`` or
+    ``fp16``) overrides the choice on CUDA, e.g. to rehearse a T4's fp16 on a newer GPU.
+    """
     device = torch.device(device)
-    return torch.bfloat16 if device.type == "cuda" else None
+    if device.type != "cuda":
+        return None
+    forced = os.environ.get("D2L_PRECISION", "").strip().lower()
+    if forced:
+        if forced not in PRECISIONS:
+            raise ValueError(f"the environment variable D2L_PRECISION={forced!r} must be one of "
+                             f"{sorted(PRECISIONS)}, or unset (chosen by the GPU)")
+        return PRECISIONS[forced]
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
 
 
 class Precision:
@@ -102,16 +120,19 @@ class Precision:
     part of every checkpoint (:meth:`state_dict`).
     """
 
-    def __init__(self, device: torch.device | str):
+    def __init__(self, device: torch.device | str, dtype: torch.dtype | None | str = "auto"):
         self.device = torch.device(device)
-        self.dtype = autocast_dtype(self.device)
+        self.dtype = autocast_dtype(self.device) if dtype == "auto" else dtype
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.dtype == torch.float16)
 
-    def __repr__(self) -> str:
-        name = {None: "float32", torch.bfloat16: "bfloat16 autocast",
+    @property
+    def name(self) -> str:
+        return {None: "float32", torch.bfloat16: "bfloat16 autocast",
                 torch.float16: "float16 autocast + gradient scaling"}[self.dtype]
-        return f"Precision({self.device}: {name})"
+
+    def __repr__(self) -> str:
+        return f"Precision({self.device}: {self.name})"
 
     def autocast(self) -> contextlib.AbstractContextManager:
         return torch.autocast(self.device.type, dtype=self.dtype or torch.bfloat16,
@@ -218,91 +239,6 @@ def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
         net.train(was_training)
 
 
-# ---------------------------------------------------------------------- checkpoints
-
-_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def checkpoint_file(checkpoint: str | os.PathLike | None = None,
-                    run_name: str | None = None) -> Path | None:
-    """The checkpoint a training run uses: ``checkpoint`` when given, else, in a
-    ``make full`` run (``D2L_CHECKPOINT_DIR`` and ``D2L_NOTEBOOK`` set by
-    ``tools/run_full.py``), ``$D2L_CHECKPOINT_DIR/<notebook>/<run_name>.pt``, else None.
-
-    The run's name says what it is ("finetune", "scratch"), so a relaunched notebook
-    finds each training's own file however many other trainings ran, or were skipped
-    (a cache hit), before it. A run without a name is not checkpointed.
-    """
-    if checkpoint:
-        return Path(checkpoint)
-    root, notebook = os.environ.get("D2L_CHECKPOINT_DIR"), os.environ.get("D2L_NOTEBOOK")
-    if not root or not notebook:
-        return None
-    if run_name is None:   # e.g. a cached pretraining: it keeps its own file
-        return None
-    if not _RUN_NAME.fullmatch(run_name):
-        raise ValueError(f"run_name={run_name!r} must be a file name such as 'finetune' "
-                         "(letters, digits, '.', '_', '-')")
-    return Path(root) / notebook / f"{run_name}.pt"
-
-
-class Checkpoint:
-    """One training run's checkpoint file (``path`` None: checkpointing is off).
-
-    :meth:`save` writes model, optimizer, scheduler, gradient scaler, random state,
-    history and finished epochs atomically (a plain dict, ``torch.save``); :meth:`resume`
-    restores them all, so a run continues bit for bit where it stopped.
-    """
-
-    def __init__(self, path: Path | None, model: nn.Module, optimizer: torch.optim.Optimizer,
-                 scheduler: Any = None, precision: Precision | None = None):
-        self.path, self.model, self.optimizer = path, unwrap(model), optimizer
-        self.scheduler, self.precision = scheduler, precision
-
-    def resume(self, verbose: bool = True) -> tuple[list[dict], int]:
-        """``(history rows, finished epochs)``: ``([], 0)`` when there is nothing to resume."""
-        if self.path is None or not self.path.exists():
-            return [], 0
-        # CPU: RNG states must stay CPU ByteTensors; load_state_dict moves the rest
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state.get("scheduler") is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        if self.precision is not None:
-            self.precision.load_state_dict(state.get("scaler"))
-        _set_rng_state(state["rng"])
-        if verbose:
-            print(f"resumed from {self.path} after epoch {state['epoch']}")
-        return state["history"], state["epoch"]
-
-    def save(self, history: list[dict], epoch: int) -> None:
-        if self.path is None:
-            return
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-                 "scaler": self.precision.state_dict() if self.precision is not None else None,
-                 "rng": _rng_state(), "history": history, "epoch": epoch}
-        with atomic_path(self.path) as tmp:
-            torch.save(state, tmp)
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-             "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 # ------------------------------------------------------------------ classification
 
 def accuracy_counts(logits: torch.Tensor, y: torch.Tensor, ignore_index: int | None = None
@@ -327,7 +263,7 @@ def evaluate(net: nn.Module, data_iter: Iterable, device: torch.device | None = 
     precision = Precision(device)
     sums = DeviceSums(2, device)
     with eval_mode(net), precision.autocast():
-        for X, y in data_iter:
+        for X, y in Limited(data_iter):
             X, y = to_device(X, device), to_device(y, device)
             sums.add(*metric(net(X), y))
     correct, count = sums.read()
@@ -371,6 +307,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
     precision = Precision(device)
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), net, optimizer, scheduler, precision)
     rows, start_epoch = ckpt.resume(verbose)
+    budget = Limited(train_iter, start=time.perf_counter())   # D2L_FAST_DEV_RUN, D2L_TIME_LIMIT
+    reset_peak_memory(device)
 
     from .plotting import LivePlot  # matplotlib is only needed when plotting
     live = LivePlot(xlabel="epoch", xlim=(1, max(num_epochs, 1)),
@@ -380,9 +318,11 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
             live.add(row["epoch"], [row["train_loss"], row["train_acc"], row.get("test_acc")])
 
     for epoch in range(start_epoch, num_epochs):
+        if budget.expired():
+            break
         model.train()
         sums = DeviceSums(4, device)   # loss sum, correct, counted, examples
-        bar = progress_bar(train_iter, epoch, num_epochs, progress)
+        bar = progress_bar(budget, epoch, num_epochs, progress)
         timer = DeviceTimer(device)
         batch = -1
         for batch, (X, y) in enumerate(bar):
@@ -423,6 +363,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
 
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "test_acc",
                                           "examples_per_sec", "epoch_seconds"])
+    log_run("train_classifier", run_name, device, precision, rows,
+            finite=all(math.isfinite(row["train_loss"]) for row in rows))
     if live:
         live.close()
     if verbose and len(history):
@@ -433,6 +375,18 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
         print(f"loss {last['train_loss']:.3f}, train acc {last['train_acc']:.3f}{test}")
         print(f"{speed:.1f} examples/sec on {', '.join(str(d) for d in _devices_of(model, device))}")
     return history
+
+
+def describe_setup(mode: str, device: torch.device | str | None = None) -> str:
+    """One line for the top of a notebook: mode, device, precision, and any run limit.
+
+    ``mode`` is the resolved mode; ``device`` defaults to the first GPU or the CPU.
+    """
+    from .results import device_name
+    device = torch.device(device) if device is not None else visible_devices()[0]
+    limits = rehearsal()
+    return (f"mode {mode} | device {device_name(device)} | precision {Precision(device).name}"
+            + (f" | rehearsal: {limits} (bounded loops, outcome checks skipped)" if limits else ""))
 
 
 def _devices_of(model: nn.Module, device: torch.device) -> list[torch.device]:

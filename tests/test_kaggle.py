@@ -437,7 +437,7 @@ def test_train_head_reports_validation_loss_and_keeps_the_backbone():
                          plot=False)
     assert history["epoch"].tolist() == [1, 2, 3]
     assert list(history.columns) == ["epoch", "train_loss", "valid_loss", "valid_acc",
-                                     "examples_per_sec"]
+                                     "examples_per_sec", "epoch_seconds"]
     loss = nn.CrossEntropyLoss(reduction="none")
     assert history["valid_loss"].iloc[-1] == pytest.approx(evaluate_loss(net, valid, loss, "cpu")[0])
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.05 * 0.9)

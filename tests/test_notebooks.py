@@ -127,3 +127,13 @@ def test_every_training_run_has_a_name(path):
                and id(call) not in forwarding
                and not any(k.arg == "run_name" for k in call.keywords)]
     assert unnamed == [], f"{path.name}: pass run_name= to {unnamed}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_first_output_says_mode_device_and_precision(path):
+    """The first code cell that prints anything prints ``d2l.describe_setup``."""
+    printing = ["".join(c["source"]) for c in code_cells(load(path))
+                if re.search(r"\bprint\(|display\(", "".join(c["source"]))]
+    first = printing[0]
+    prints = re.findall(r"^print\(.*", first, re.M)
+    assert prints and prints[0].startswith("print(d2l.describe_setup(mode"), first

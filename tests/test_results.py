@@ -20,7 +20,7 @@ from d2lhelpers.results import (device_name, git_commit, load_results, read_timi
                                 save_benchmark, save_results)
 
 REPO = Path(__file__).resolve().parents[1]
-KEYS = {"section", "mode", "device", "torch", "dataset", "epochs", "metrics",
+KEYS = {"section", "mode", "rehearsal", "device", "torch", "dataset", "epochs", "metrics",
         "examples_per_sec", "wall_seconds", "git_commit", "date"}
 
 
@@ -131,6 +131,19 @@ def test_unserialisable_value_raises_and_writes_nothing(tmp_path):
 BAD_MODES = ["", "../demo", "demo/x", None, "fulll"]
 BAD_SECTIONS = ["..", ".", "a/b", "", "../escape", "a\\b", ".hidden", "/abs", "sec tion", "x\n",
                 None]
+
+
+@pytest.mark.parametrize("knob", ["D2L_FAST_DEV_RUN", "D2L_TIME_LIMIT"])
+def test_a_bounded_run_is_saved_as_a_rehearsal_never_as_full(knob, tmp_path, monkeypatch):
+    monkeypatch.setenv(knob, "2")
+    path = save(mode="full")
+    record = json.loads(path.read_text())
+    assert path.name == "rehearsal.json" and record["mode"] == "rehearsal"
+    assert record["rehearsal"] == f"{knob}=2"
+    assert not (path.parent / "full.json").exists()
+    assert load_results("01-image-augmentation", "rehearsal") == record
+    monkeypatch.delenv(knob)
+    assert json.loads(save(mode="full").read_text())["rehearsal"] is None
 
 
 def test_save_and_load_resolve_auto_like_everything_else(tmp_path, monkeypatch):

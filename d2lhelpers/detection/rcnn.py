@@ -13,6 +13,7 @@ it learnt.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -21,8 +22,9 @@ import torch
 from torch import nn
 
 from ..mode import default_device, resolve_mode
-from ..train import (Checkpoint, DeviceSums, DeviceTimer, Precision, TrainingDiverged,
-                     check_finite, checkpoint_file, eval_mode)
+from ..checkpoints import Checkpoint, checkpoint_file
+from ..runtime import Limited, log_run, reset_peak_memory
+from ..train import DeviceSums, DeviceTimer, Precision, TrainingDiverged, check_finite, eval_mode
 from .metrics import mean_average_precision
 
 __all__ = ["LOSS_NAMES", "roi_pool", "to_detection_targets", "fasterrcnn_banana",
@@ -196,7 +198,9 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), model, optimizer, scheduler,
                       precision)
     rows, start_epoch = ckpt.resume(verbose)
-    step = start_epoch * len(train_iter) if hasattr(train_iter, "__len__") else 0
+    budget = Limited(train_iter, start=time.perf_counter())   # D2L_FAST_DEV_RUN, D2L_TIME_LIMIT
+    reset_peak_memory(device)
+    step = start_epoch * len(budget) if hasattr(train_iter, "__len__") else 0
 
     def plotted(row: dict) -> list[float]:  # the total, then the two stages: RPN and RoI head
         return [row["train_loss"], row["loss_objectness"] + row["loss_rpn_box_reg"],
@@ -206,11 +210,13 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
         if live:
             live.add(row["epoch"], plotted(row))
     for epoch in range(start_epoch, num_epochs):
+        if budget.expired():
+            break
         model.train()
         sums = DeviceSums(1 + len(LOSS_NAMES), device)   # the loss and its parts
         timer = DeviceTimer(device)
         examples, batch = 0, -1
-        for batch, (X, y) in enumerate(train_iter):
+        for batch, (X, y) in enumerate(budget):
             targets = _targets_to_device(to_detection_targets(y, X.shape[-2:]), device)
             images = _images(X, device, pixel_max)
             with precision.autocast():
@@ -243,6 +249,8 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
         live.close()
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", *LOSS_NAMES,
                                           "examples_per_sec", "epoch_seconds"])
+    log_run("train_detector", run_name, device, precision, rows,
+            finite=all(math.isfinite(row["train_loss"]) for row in rows))
     if verbose and len(history):
         last = history.iloc[-1]
         print(f"epoch {int(last['epoch'])}: loss {last['train_loss']:.3f} ("
@@ -299,7 +307,7 @@ def evaluate_detector(model: nn.Module, data_iter: Iterable, pixel_max: float = 
     (``map`` over COCO's IoU thresholds 0.50:0.95 by default, ``map_50``, ``map_75``, ...).
     """
     preds, targets = [], []
-    for X, y in data_iter:
+    for X, y in Limited(data_iter):
         preds += predict_detector(model, X, pixel_max)
         targets += to_detection_targets(y, X.shape[-2:])
     return mean_average_precision(preds, targets, iou_thresholds=iou_thresholds)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..runtime import Limited
 from ..train import DeviceSums, eval_mode
 from .anchors import multibox_detection, multibox_prior, multibox_target
 from .metrics import detections_to_preds, labels_to_targets, mean_average_precision
@@ -152,7 +153,7 @@ def ssd_errors(net: nn.Module, data_iter: Iterable) -> tuple[float, float]:
     device = next(net.parameters()).device
     sums = DeviceSums(4, device)   # wrong classes, anchors, absolute error, offset entries
     with eval_mode(net):
-        for X, Y in data_iter:
+        for X, Y in Limited(data_iter):
             X, Y = X.to(device), Y.to(device)
             anchors, cls_preds, bbox_preds = net(X)
             bbox_labels, bbox_masks, cls_labels = multibox_target(anchors, Y)
@@ -180,7 +181,7 @@ def evaluate_map(net: nn.Module, data_iter: Iterable,
     Returns :func:`mean_average_precision`'s dict (``map``, ``map_50``, ``map_75``, ...).
     """
     preds, targets = [], []
-    for X, Y in data_iter:
+    for X, Y in Limited(data_iter):
         preds += detections_to_preds(detect(net, X).cpu())
         targets += labels_to_targets(Y)
     return mean_average_precision(preds, targets, iou_thresholds=iou_thresholds)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from ..checks import check_crop_size
 from ..data.voc import VOC_CLASSES, VOID_INDEX, read_voc_example, voc_normalize
+from ..runtime import Limited
 from ..train import accuracy_counts, eval_mode
 
 __all__ = ["bilinear_kernel", "confusion_matrix", "evaluate_segmentation", "fcn_resnet18",
@@ -179,10 +180,11 @@ def predict_tiles(net: nn.Module, image: torch.Tensor, crop_size: Sequence[int],
 def evaluate_segmentation(net: nn.Module, voc_dir: str | os.PathLike, names: Iterable[str],
                           crop_size: Sequence[int], num_classes: int = len(VOC_CLASSES)
                           ) -> torch.Tensor:
-    """The confusion matrix of ``net`` over the whole images ``names`` (tiled prediction)."""
+    """The confusion matrix of ``net`` over the whole images ``names`` (tiled prediction;
+    a bounded run, :mod:`d2lhelpers.runtime`, stops early)."""
     confusion = torch.zeros((num_classes, num_classes), dtype=torch.int64)
     with eval_mode(net):
-        for name in names:
+        for name in Limited(list(names)):
             image, label = read_voc_example(voc_dir, name)
             pred = predict_tiles(net, image, crop_size).argmax(dim=0).cpu()
             confusion += confusion_matrix(pred, label, num_classes)
