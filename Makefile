@@ -22,7 +22,7 @@ DEMO_EXECUTED := _build/executed/demo
 EXECUTED ?=
 NBVAL := $(PY) -m pytest chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
-.PHONY: help install test unit notebooks book full browsers lab bench clean-notebooks check-notebooks exports sync-exports clean
+.PHONY: help install test unit notebooks book full rehearse gpu-check browsers lab bench clean-notebooks check-notebooks exports sync-exports clean
 
 help:
 	@echo "make test   install what is missing, run unit tests, every notebook (demo mode, nbval),"
@@ -30,6 +30,8 @@ help:
 	@echo "make book   install what is missing, execute every notebook (demo) and build _build/html"
 	@echo "make full   execute every notebook in full mode (GPU + network) into _build/executed/full"
 	@echo "make book EXECUTED=_build/executed/full   build the book from those, without re-running"
+	@echo "make rehearse   every notebook in full mode on stand-in data, D2L_FAST_DEV_RUN=1 (CI runs it)"
+	@echo "make gpu-check  on a CUDA machine: full presets on stand-ins, timed; results/gpu-check/"
 	@echo "make bench  run the benchmarks"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make clean-notebooks  strip outputs except '# NBVAL_CHECK_OUTPUT' cells, add the Colab cell"
@@ -90,6 +92,19 @@ endif
 lab: $(STAMP)
 	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install jupyterlab
 	$(RUN_ENV) $(VENV)/bin/jupyter lab chapters
+
+# full mode end to end on this machine: stand-in data and weights at the real sizes
+# (_build/standin, made once), every notebook as a script with mode=full, each loop cut
+# after REHEARSE_BATCHES batches; names the notebook and cell of any failure
+REHEARSE_BATCHES ?= 1
+rehearse: $(STAMP)
+	$(PY) -m tools.rehearse --fast-dev-run $(REHEARSE_BATCHES)
+
+# For a CUDA machine that has only torch, torchvision and the runtime libraries (no
+# Jupyter, no network, no install): the checkout's own python path, the venv if there is one.
+GPU_PY := $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+gpu-check:
+	PYTHONPATH=$(CURDIR) $(GPU_PY) -m tools.gpu_check
 
 bench: $(STAMP)
 	$(RUN_ENV) $(PY) benchmarks/augmentation.py

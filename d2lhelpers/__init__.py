@@ -39,7 +39,7 @@ from .data.cifar10 import CIFAR10Pickles, load_cifar10
 from .data.images import image_header, read_rgb
 from .data.kaggle import (IdImageFolder, image_files, kaggle_folder, link_or_copy, read_csv_labels,
                           reorg_kaggle_data, sort_ids)
-from .data.loaders import data_loader
+from .data.loaders import data_loader, first_batch
 from .data.locate import dataset_folder
 from .data.voc import (VOCSegDataset, label2image, load_voc, palette_error, read_voc_example,
                        read_voc_label, voc_colormap2label, voc_example_paths, voc_label_indices,

@@ -128,10 +128,13 @@ for _info in (
                 "5de26c8fce5ccdea9f91267273464dc968d20d72", "zip", "banana-detection"),
     DatasetInfo("voc2012", "VOCtrainval_11-May-2012.tar",
                 "4e443f8a2eca6b1dac8a6c57641b67dd40621a49", "tar", "VOCdevkit"),
+    # the textbook's samples of the Kaggle competitions; each zip holds one folder named
+    # like the zip (the competitions' own downloads are named cifar-10 and
+    # dog-breed-identification: see data.kaggle.kaggle_folder)
     DatasetInfo("cifar10_tiny", "kaggle_cifar10_tiny.zip",
-                "2068874e4b9a9f0fb07ebe0ad2b29754449ccacd", "zip", "cifar-10"),
+                "2068874e4b9a9f0fb07ebe0ad2b29754449ccacd", "zip", "kaggle_cifar10_tiny"),
     DatasetInfo("dog_tiny", "kaggle_dog_tiny.zip",
-                "0cb91d09b814ecdc07b50f31f8dcad3e81d6a86d", "zip", "dog-breed-identification"),
+                "0cb91d09b814ecdc07b50f31f8dcad3e81d6a86d", "zip", "kaggle_dog_tiny"),
 ):
     register(_info)
 del _info

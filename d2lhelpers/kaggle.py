@@ -172,19 +172,17 @@ def train_head(net, train_iter, valid_iter, optimizer, scheduler, num_epochs, de
     precision = Precision(device)
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), net, optimizer, scheduler, precision)
     rows, start_epoch = ckpt.resume()
-    budget = Limited(train_iter, start=time.perf_counter())   # a rehearsal's bounds, if any
+    started = time.perf_counter()   # a rehearsal's limits (runtime.Limited) count from here
     reset_peak_memory(device)
     live = LivePlot("epoch", ["train loss", "valid loss"], xlim=(1, num_epochs)) if plot else None
     for row in rows:
         if live:
             live.add(row["epoch"], [row["train_loss"], row["valid_loss"]])
-    for epoch in range(start_epoch, num_epochs):
-        if budget.expired():
-            break
+    for epoch in Limited(range(start_epoch, num_epochs), start=started):
         net.train()
         sums = DeviceSums(2, device)  # loss sum, examples
         timer = DeviceTimer(device)
-        for X, y in budget:
+        for X, y in Limited(train_iter, start=started):
             X, y = to_device(X, device), to_device(y, device)
             optimizer.zero_grad(set_to_none=True)
             with precision.autocast():

@@ -1,10 +1,12 @@
 """Knobs that bound a run without changing its code path, and the run log.
 
-* ``D2L_FAST_DEV_RUN=N``: every training and evaluation loop (and the style-transfer
-  iterations) stops after ``N`` batches or steps: the CI rehearsal of full mode.
+* ``D2L_FAST_DEV_RUN=N``: every loop whose length a preset sets stops after ``N`` steps:
+  the batches of every training and evaluation loop, the epochs of every training, the
+  style-transfer iterations. The CI rehearsal of full mode.
 * ``D2L_TIME_LIMIT=S``: every training run stops after ``S`` seconds (at a batch
-  boundary), and every evaluation loop after ``S`` seconds too: the GPU check, which
-  measures speed at full size without waiting for whole trainings.
+  boundary, then starts no further epoch), and every evaluation loop after ``S`` seconds
+  too: the GPU check, which measures speed at full size without waiting for whole
+  trainings.
 * ``D2L_RUN_LOG=path``: every training run appends one JSON line to ``path``: its
   trainer, run name, device, precision, per-epoch seconds and examples/s, peak GPU
   memory and whether its losses stayed finite (the GPU check reads them).

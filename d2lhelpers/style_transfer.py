@@ -278,7 +278,8 @@ class SynthesisResult:
 # export: chapters/12-style-transfer.ipynb
 def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
                content_layers, style_layers, snapshot_every=50):
-    """Optimise the pixels of an image that starts as ``X``; return a SynthesisResult.
+    """Optimise the pixels of an image that starts as ``X``; return a SynthesisResult
+    (with a snapshot every ``snapshot_every`` iterations and one of the last).
 
     Adam on the image only, learning rate times 0.8 every ``lr_decay_epoch`` iterations.
     Losses stay on the device until the end (no host sync per iteration); the loop is
@@ -310,6 +311,8 @@ def synthesize(X, contents_Y, styles_Y, net, lr, num_epochs, lr_decay_epoch,
         if (epoch + 1) % snapshot_every == 0:
             snapshots.append((epoch + 1, postprocess(gen_img())))
     seconds = timer.seconds()
+    if not snapshots or snapshots[-1][0] != len(losses):   # and always the last iteration
+        snapshots.append((len(losses), postprocess(gen_img())))
     history = pd.DataFrame(torch.stack(losses).cpu().numpy(),
                            columns=["content", "style", "tv", "total"])
     steps = len(history)

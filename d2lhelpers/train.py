@@ -307,7 +307,8 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
     precision = Precision(device)
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), net, optimizer, scheduler, precision)
     rows, start_epoch = ckpt.resume(verbose)
-    budget = Limited(train_iter, start=time.perf_counter())   # D2L_FAST_DEV_RUN, D2L_TIME_LIMIT
+    started = time.perf_counter()   # a rehearsal's limits (runtime.Limited) count from here
+    batches = Limited(train_iter, start=started)
     reset_peak_memory(device)
 
     from .plotting import LivePlot  # matplotlib is only needed when plotting
@@ -317,12 +318,10 @@ def train_classifier(net: nn.Module, train_iter: Iterable, test_iter: Iterable |
         if live:
             live.add(row["epoch"], [row["train_loss"], row["train_acc"], row.get("test_acc")])
 
-    for epoch in range(start_epoch, num_epochs):
-        if budget.expired():
-            break
+    for epoch in Limited(range(start_epoch, num_epochs), start=started):
         model.train()
         sums = DeviceSums(4, device)   # loss sum, correct, counted, examples
-        bar = progress_bar(budget, epoch, num_epochs, progress)
+        bar = progress_bar(batches, epoch, num_epochs, progress)
         timer = DeviceTimer(device)
         batch = -1
         for batch, (X, y) in enumerate(bar):

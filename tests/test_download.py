@@ -103,6 +103,9 @@ def test_builtin_registry():
         "cifar10", "cifar-10-python.tar.gz", "874905e36347c8536514d0a26261acf3bff89bc7", "tar",
         "cifar-10-batches-py", url="https://www.cs.toronto.edu/~kriz/",
         md5="c58f30108f718f92721af3b95e74349a")
+    # the textbook's Kaggle samples extract to a folder named like their zip
+    assert DATASETS["cifar10_tiny"].folder == "kaggle_cifar10_tiny"
+    assert DATASETS["dog_tiny"].folder == "kaggle_dog_tiny"
 
 
 def test_file_url_own_site_book_mirror_or_user_mirror(monkeypatch):

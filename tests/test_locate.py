@@ -59,7 +59,7 @@ def test_full_mode_downloads_and_ignores_the_preset(name, tmp_path, monkeypatch)
     monkeypatch.setattr(locate, "download_extract", fake_download_extract)
     folder = dataset_folder(name, "full", tmp_path, **PRESETS[name])
     assert calls == [(SOURCES[name].download, tmp_path)]
-    assert folder.name == FOLDER[name]
+    assert folder.name == (SOURCES[name].subfolder or DATASETS[SOURCES[name].download].folder)
     monkeypatch.setenv("D2L_MODE", "full")   # "auto" follows D2L_MODE
     dataset_folder(name)
     assert calls[-1] == (SOURCES[name].download, None)

@@ -497,3 +497,11 @@ class _Epochs:
     def __iter__(self):
         for _ in range(self.n):
             yield next(self.batches)
+
+
+def test_first_batch_explains_an_empty_loader():
+    ds = separable(10)
+    assert loaders.first_batch(loaders.data_loader(ds, 4, shuffle=False))[0].shape == (4, 2)
+    with pytest.raises(ValueError, match=r"dataset has 10 examples and the batch size is 16; "
+                                         r"drop_last=True drops"):
+        loaders.first_batch(loaders.data_loader(ds, 16, shuffle=False, drop_last=True))

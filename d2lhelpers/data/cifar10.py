@@ -45,7 +45,14 @@ class CIFAR10Pickles(torchvision.datasets.VisionDataset):
         data, self.targets = [], []
         for name in self.train_list if train else self.test_list:
             entry = self._load(name)
-            data.append(entry["data"])
+            array = np.asarray(entry.get("data"))
+            if array.ndim != 2 or array.shape[1] != 3 * 32 * 32 or len(entry.get("labels", ())) != len(array):
+                raise ValueError(
+                    f"{Path(self.root) / self.base_folder / name} is not a CIFAR-10 batch: its "
+                    f"'data' must be (images, 3072) (3 x 32 x 32 values per image, one row each) "
+                    f"with one label per row, found {array.shape} and "
+                    f"{len(entry.get('labels', ()))} labels; download it again")
+            data.append(array)
             self.targets.extend(int(y) for y in entry["labels"])
         self.data = np.vstack(data).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         self.classes = list(self._load(self.meta_file)["label_names"])

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["data_loader", "default_workers"]
+__all__ = ["data_loader", "default_workers", "first_batch"]
 
 
 def default_workers() -> int:
@@ -31,3 +31,17 @@ def data_loader(dataset: Dataset, batch_size: int, shuffle: bool, *,
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
                       pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
                       drop_last=drop_last, collate_fn=collate_fn)
+
+
+def first_batch(loader: Iterable) -> Any:
+    """The first batch of ``loader``. An empty loader is an error that says why (its
+    dataset's size, the batch size, ``drop_last``) instead of a ``StopIteration``."""
+    for batch in loader:
+        return batch
+    dataset, size = getattr(loader, "dataset", None), getattr(loader, "batch_size", None)
+    n = len(dataset) if dataset is not None and hasattr(dataset, "__len__") else "an unknown number of"
+    dropped = (f"; drop_last=True drops a last batch smaller than {size}"
+               if getattr(loader, "drop_last", False) else "")
+    raise ValueError(f"the loader yielded no batches: its dataset has {n} examples and the "
+                     f"batch size is {size}{dropped}. Use a smaller batch size, or check that the "
+                     "dataset is not empty (e.g. every image smaller than the crop size)")

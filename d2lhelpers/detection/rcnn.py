@@ -198,9 +198,10 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     ckpt = Checkpoint(checkpoint_file(checkpoint, run_name), model, optimizer, scheduler,
                       precision)
     rows, start_epoch = ckpt.resume(verbose)
-    budget = Limited(train_iter, start=time.perf_counter())   # D2L_FAST_DEV_RUN, D2L_TIME_LIMIT
+    started = time.perf_counter()   # a rehearsal's limits (runtime.Limited) count from here
+    batches = Limited(train_iter, start=started)
     reset_peak_memory(device)
-    step = start_epoch * len(budget) if hasattr(train_iter, "__len__") else 0
+    step = start_epoch * len(batches) if hasattr(train_iter, "__len__") else 0
 
     def plotted(row: dict) -> list[float]:  # the total, then the two stages: RPN and RoI head
         return [row["train_loss"], row["loss_objectness"] + row["loss_rpn_box_reg"],
@@ -209,14 +210,12 @@ def train_detector(model: nn.Module, train_iter: Iterable, optimizer: torch.opti
     for row in rows:
         if live:
             live.add(row["epoch"], plotted(row))
-    for epoch in range(start_epoch, num_epochs):
-        if budget.expired():
-            break
+    for epoch in Limited(range(start_epoch, num_epochs), start=started):
         model.train()
         sums = DeviceSums(1 + len(LOSS_NAMES), device)   # the loss and its parts
         timer = DeviceTimer(device)
         examples, batch = 0, -1
-        for batch, (X, y) in enumerate(budget):
+        for batch, (X, y) in enumerate(batches):
             targets = _targets_to_device(to_detection_targets(y, X.shape[-2:]), device)
             images = _images(X, device, pixel_max)
             with precision.autocast():
