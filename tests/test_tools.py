@@ -281,3 +281,30 @@ def test_make_full_stops_at_the_first_failure_naming_notebook_and_cell(tmp_path,
     timings = read_timings(tmp_path)  # the mode it ran, though D2L_MODE=demo in the tests
     assert list(timings) == [p.stem for p in NOTEBOOKS]
     assert {(t["mode"], t["device"]) for t in timings.values()} == {("full", device_name())}
+
+
+# ---------------------------------------------------------------- run facts
+
+def test_run_facts_come_from_the_run_records(tmp_path):
+    timings = {"07-ssd": {"seconds": 38.4, "device": "cpu (x86_64, 2 threads)", "torch": "2.14.1",
+                          "torchvision": "0.29.1", "mode": "demo", "date": "2026-12-01T20:00:00+00:00"}}
+    box = results_page.run_facts("07-ssd", timings, tmp_path)
+    assert box.startswith("```{admonition} 运行记录") and box.rstrip().endswith("```")
+    assert "演示模式，cpu (x86_64, 2 threads)，用时 38.4 秒，torch 2.14.1、torchvision 0.29.1，2026-12-01" in box
+    assert "完整模式" not in box and "GPU" not in box          # no such runs recorded yet
+    (tmp_path / "07-ssd").mkdir()
+    (tmp_path / "07-ssd" / "full.json").write_text(json.dumps(
+        {"device": "Tesla T4", "wall_seconds": 512.0, "date": "2026-12-02T08:00:00+00:00"}))
+    (tmp_path / "gpu-check").mkdir()
+    (tmp_path / "gpu-check" / "07-ssd.json").write_text(json.dumps(
+        {"device": "NVIDIA H200", "notebook_seconds": 21.5, "date": "2026-12-03T09:00:00Z"}))
+    box = results_page.run_facts("07-ssd", timings, tmp_path)
+    assert "完整模式（make full）：Tesla T4，512 秒，2026-12-02" in box
+    assert "GPU 检查（make gpu-check，替身数据）：NVIDIA H200，22 秒，2026-12-03" in box
+    assert "没有运行记录" in results_page.run_facts("99-x", {}, tmp_path)
+
+
+def test_the_run_facts_go_right_after_the_title():
+    nb = notebook([("code", "setup"), ("markdown", "# 锚框\n\ntext"), ("markdown", "more")])
+    build_book.add_run_facts(nb, "BOX")
+    assert [c["source"] for c in nb["cells"]][:3] == ["setup", "# 锚框\n\ntext", "BOX"]

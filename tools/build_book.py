@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from d2lhelpers.results import read_timings
 from tools import results_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,15 @@ def check_executed(source: Path, executed: Path, how: str) -> None:
                         f"notebook again ({how}).")
 
 
+def add_run_facts(nb: dict, box: str) -> None:
+    """Put the run-facts ``box`` (Markdown) right after the chapter's title cell."""
+    titles = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"
+              and "".join(c["source"]).lstrip().startswith("# ")]
+    at = titles[0] + 1 if titles else 0
+    nb["cells"].insert(at, {"cell_type": "markdown", "id": "run-facts",
+                            "metadata": {"tags": ["run-facts"]}, "source": box})
+
+
 def stage(executed_dir: Path, staging: Path, how: str) -> list[str]:
     """Copy the book's sources into ``staging``, chapters replaced by executed copies."""
     if staging.exists():
@@ -99,6 +109,7 @@ def stage(executed_dir: Path, staging: Path, how: str) -> list[str]:
         elif (ROOT / name).exists():
             shutil.copy2(ROOT / name, staging / name)
     files = toc_files(ROOT / "_toc.yml")
+    timings = read_timings(executed_dir)
     for entry in files:
         for suffix in (".md", ".ipynb"):
             src = ROOT / f"{entry}{suffix}"
@@ -111,7 +122,9 @@ def stage(executed_dir: Path, staging: Path, how: str) -> list[str]:
         if suffix == ".ipynb":
             done = executed_dir / src.name
             check_executed(src, done, how)
-            shutil.copy2(done, dest)
+            nb = json.loads(done.read_text(encoding="utf-8"))
+            add_run_facts(nb, results_page.run_facts(src.stem, timings))
+            dest.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
     return files

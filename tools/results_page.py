@@ -147,6 +147,43 @@ def render_timings(executed_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def _run_line(label: str, record: dict, seconds_key: str) -> str:
+    date = str(record.get("date") or "?")[:10]
+    seconds = record.get(seconds_key)
+    took = f"{seconds:.0f} 秒" if isinstance(seconds, (int, float)) else "用时未记录"
+    return f"- {label}：{record.get('device', '?')}，{took}，{date}"
+
+
+def run_facts(section: str, timings: dict[str, dict], results_dir: Path = ROOT / "results") -> str:
+    """The box at the top of a chapter: where and when its outputs were computed.
+
+    Generated at book build from the run records, never typed: the executed run of this
+    page (``timings``, what :func:`~d2lhelpers.results.read_timings` returns for the
+    executed folder: seconds, device, torch, torchvision, mode, date), and the full-mode
+    and GPU-check records of the section when they exist (``results/<section>/full.json``,
+    ``results/gpu-check/<section>.json``).
+    """
+    run = timings.get(section)
+    lines = []
+    if run:
+        mode = {"demo": "演示模式", "full": "完整模式"}.get(run.get("mode"), run.get("mode") or "?")
+        lines.append(f"- 本页的输出：{mode}，{run['device']}，用时 {run['seconds']:.1f} 秒，"
+                     f"torch {run.get('torch') or '?'}、torchvision {run.get('torchvision') or '?'}，"
+                     f"{str(run.get('date') or '?')[:10]}")
+    else:
+        lines.append("- 本页的输出：没有运行记录")
+    full = results_dir / section / "full.json"
+    if full.is_file() and (not run or run.get("mode") != "full"):
+        lines.append(_run_line("完整模式（make full）", json.loads(full.read_text(encoding="utf-8")),
+                               "wall_seconds"))
+    gpu = results_dir / "gpu-check" / f"{section}.json"
+    if gpu.is_file():
+        lines.append(_run_line("GPU 检查（make gpu-check，替身数据）",
+                               json.loads(gpu.read_text(encoding="utf-8")), "notebook_seconds"))
+    return ("```{admonition} 运行记录\n:class: note\n" + "\n".join(lines)
+            + "\n\n这些记录在构建网页时由运行记录生成，不是手写的。\n```\n")
+
+
 def fill(template: str, tables: str) -> str:
     """Put ``tables`` into ``template`` at the marker line."""
     if MARKER not in template:
