@@ -53,14 +53,15 @@ from .detection.boxes import (bbox_to_rect, box_center_to_corner, box_corner_to_
                               show_bboxes)
 from .detection.metrics import detections_to_preds, labels_to_targets, mean_average_precision
 from .detection.rcnn import (LOSS_NAMES, evaluate_detector, fasterrcnn_banana, predict_detector,
-                             roi_pool, rpn_proposals, to_detection_targets, train_detector)
+                             resnet_fpn_backbone, roi_pool, rpn_proposals, to_detection_targets,
+                             train_detector)
 from .detection.ssd import (RATIOS, SIZES, TinySSD, anchor_accuracy, detect, evaluate_map,
                             ssd_errors, ssd_loss)
 from .download import DATASETS, DownloadError, download, download_extract
 from .kaggle import (FrozenFeaturesNet, check_submission, evaluate_loss, label_submission, predict,
                      probability_submission, train_head, write_submission)
 from .mode import MODES, choose, default_device, devices, resolve_mode
-from .models import ResNet18, Residual, resnet18_cifar, xavier_init_
+from .models import ResNet18, Residual, freeze, resnet18_cifar, xavier_init_
 from .plotting import LivePlot, show_images
 from .pretrained import (IMAGENET_MEAN, IMAGENET_STD, demo_source_model, pretrained_backbone,
                          pretrained_resnet18, untrained_resnet18)

@@ -8,10 +8,11 @@ parameter names, so torchvision's pretrained ``resnet18`` weights load into it; 
 from __future__ import annotations
 
 import torch
+import torchvision
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["Residual", "ResNet18", "resnet18_cifar", "xavier_init_"]
+__all__ = ["Residual", "ResNet18", "freeze", "resnet18_cifar", "xavier_init_"]
 
 
 # export: chapters/01-image-augmentation.ipynb
@@ -50,17 +51,19 @@ class ResNet18(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 64, stem: str = "cifar",
                  in_channels: int = 3):
         super().__init__()
-        if stem == "cifar":
-            self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
-            self.maxpool = nn.Identity()
-        elif stem == "imagenet":
-            self.conv1 = nn.Conv2d(in_channels, width, 7, 2, 3, bias=False)
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-        else:
+        if stem not in ("cifar", "imagenet"):
             raise ValueError(f"stem={stem!r}: use 'cifar' or 'imagenet'")
         if width < 1 or num_classes < 1:
             raise ValueError(f"width={width} and num_classes={num_classes} must be positive")
+        # registered in the order they run, as in torchvision's resnet18, so tools that
+        # walk the children in order (e.g. torchvision's IntermediateLayerGetter) work
+        if stem == "cifar":
+            self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(in_channels, width, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity() if stem == "cifar" else nn.MaxPool2d(3, 2, 1)
         widths = [width, 2 * width, 4 * width, 8 * width]
         self.layer1 = nn.Sequential(Residual(width, widths[0]), Residual(widths[0], widths[0]))
         self.layer2 = nn.Sequential(Residual(widths[0], widths[1], 2), Residual(widths[1], widths[1]))
@@ -71,7 +74,7 @@ class ResNet18(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature maps of the last stage, before pooling."""
-        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,3 +99,30 @@ def xavier_init_(net: nn.Module) -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return net
+
+
+def freeze(module: nn.Module, keep: tuple[str, ...] = ()) -> nn.Module:
+    """Freeze ``module`` in place except its children named in ``keep`` (e.g. ``("fc",)``).
+
+    Frozen parameters get no gradients, and every ``BatchNorm2d`` becomes torchvision's
+    ``FrozenBatchNorm2d`` with the same statistics and affine parameters: in training
+    mode an ordinary batch-norm layer would still update its running mean and variance.
+    """
+    for name, child in module.named_children():
+        if name in keep:
+            continue
+        if isinstance(child, nn.BatchNorm2d):
+            device = next(iter(child.state_dict().values())).device
+            frozen = torchvision.ops.FrozenBatchNorm2d(child.num_features, eps=child.eps).to(device)
+            with torch.no_grad():
+                if child.affine:
+                    frozen.weight.copy_(child.weight)
+                    frozen.bias.copy_(child.bias)
+                if child.track_running_stats:
+                    frozen.running_mean.copy_(child.running_mean)
+                    frozen.running_var.copy_(child.running_var)
+            setattr(module, name, frozen)
+        else:
+            freeze(child)
+            child.requires_grad_(False)
+    return module

@@ -103,3 +103,28 @@ def test_xavier_init_changes_every_weight_zeroes_biases_and_has_xavier_std():
             assert m.weight.std().item() == pytest.approx(expected, rel=0.15), m
     assert n_biases == 3  # fc of the ResNet, the extra conv and linear
     assert torch.equal(net[0].bn1.weight, bn_before)  # BatchNorm is not touched
+
+
+def test_freeze_fixes_weights_and_batch_norm_statistics_but_not_the_kept_layer():
+    import torchvision
+
+    from d2lhelpers.models import freeze
+    torch.manual_seed(0)
+    net = ResNet18(num_classes=3, width=4, stem="imagenet")
+    net.train()
+    net(torch.randn(4, 3, 32, 32))          # move the BN statistics away from their init
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    freeze(net, keep=("fc",))
+    assert [n for n, p in net.named_parameters() if p.requires_grad] == ["fc.weight", "fc.bias"]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    assert any(isinstance(m, torchvision.ops.FrozenBatchNorm2d) for m in net.modules())
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.5)
+    net.train()
+    for _ in range(3):
+        opt.zero_grad()
+        net(torch.randn(4, 3, 32, 32)).sum().backward()
+        opt.step()
+    after = net.state_dict()
+    frozen = [k for k in after if not k.startswith("fc.")]
+    assert len(frozen) > 60 and all(torch.equal(before[k], after[k]) for k in frozen)  # + stats
+    assert not torch.equal(before["fc.weight"], after["fc.weight"])   # the kept layer learns

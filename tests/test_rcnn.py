@@ -11,9 +11,11 @@ import torchvision
 from torch import nn
 
 from d2lhelpers.download import DownloadError
-from d2lhelpers.detection.rcnn import (LOSS_NAMES, TrainingDiverged, evaluate_detector, fasterrcnn_banana,
-                             predict_detector, roi_pool, rpn_proposals, to_detection_targets,
-                             train_detector)
+from d2lhelpers.detection.rcnn import (LOSS_NAMES, TrainingDiverged, evaluate_detector,
+                                      fasterrcnn_banana, predict_detector, resnet_fpn_backbone,
+                                      roi_pool, rpn_proposals, to_detection_targets,
+                                      train_detector)
+from d2lhelpers.models import ResNet18
 
 COLUMNS = ["epoch", "train_loss", *LOSS_NAMES, "examples_per_sec", "epoch_seconds"]
 QUIET = dict(device="cpu", plot=False, verbose=False)
@@ -212,9 +214,15 @@ TINY = dict(image_size=64, representation_size=32, box_batch_size_per_image=16,
             rpn_post_nms_top_n_test=50)
 
 
+def small_resnet() -> ResNet18:
+    """An untrained narrow ImageNet-stem ResNet-18 standing in for the cached demo source model
+    (which would be trained on first use)."""
+    return ResNet18(14, width=8, stem="imagenet")
+
+
 def test_demo_model_is_built_offline_for_two_classes(fake_hub):
     calls = fake_hub(urllib.error.URLError("no network in tests"))
-    model = fasterrcnn_banana("demo", **TINY)
+    model = fasterrcnn_banana("demo", source_net=small_resnet(), **TINY)
     assert calls == []
     head = model.roi_heads
     assert head.box_predictor.cls_score.out_features == 2
@@ -223,6 +231,40 @@ def test_demo_model_is_built_offline_for_two_classes(fake_hub):
     assert head.box_head.fc6.out_features == 32 and head.box_head.fc7.out_features == 32
     assert model.transform.min_size == (64,) and model.transform.max_size == 64
     assert not any(isinstance(m, torchvision.ops.FrozenBatchNorm2d) for m in model.modules())
+
+
+def test_demo_backbone_is_the_demo_source_model_by_default(monkeypatch):
+    import d2lhelpers.pretrained as pretrained
+    net = small_resnet()
+    monkeypatch.setattr(pretrained, "demo_source_model", lambda: (net, {"task": "stand-in"}))
+    model = fasterrcnn_banana("demo", **TINY)
+    shared = {id(p) for p in net.parameters() if p.dim() > 0}
+    body = {id(p) for p in model.backbone.body.parameters()}
+    assert shared - {id(p) for p in net.fc.parameters()} == body  # shared, not copied
+    assert all(p.requires_grad for p in model.parameters())
+    sizes = model.rpn.anchor_generator.sizes
+    assert len(sizes) == 4 and model.rpn.anchor_generator.num_anchors_per_location() == [3] * 4
+
+
+def test_resnet_fpn_backbone_levels_follow_the_network():
+    torch.manual_seed(0)
+    net = small_resnet().eval()
+    backbone = resnet_fpn_backbone(net, fpn_channels=16).eval()
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        features = backbone(x)
+        last = net.features(x)  # the network's own forward up to layer4
+        body = backbone.body(x)
+    assert list(features) == ["0", "1", "2", "pool"]
+    assert [tuple(f.shape[-2:]) for f in features.values()] == [(8, 12), (4, 6), (2, 3), (1, 2)]
+    assert all(f.shape[:2] == (2, 16) for f in features.values()) and backbone.out_channels == 16
+    # the children run in the order they are registered: the body computes the same layer4
+    assert torch.allclose(body["2"], last, atol=1e-6)
+
+
+def test_full_model_rejects_a_demo_backbone():
+    with pytest.raises(ValueError, match="source_net"):
+        fasterrcnn_banana("full", source_net=small_resnet())
 
 
 def test_full_model_offline_raises_download_error(monkeypatch, tmp_path, fake_hub):
@@ -268,7 +310,7 @@ def tiny_scenes(n, size=48, seed=0):
 
 def test_faster_rcnn_trains_on_a_tiny_batch():
     torch.manual_seed(0)
-    model = fasterrcnn_banana("demo", **TINY)
+    model = fasterrcnn_banana("demo", source_net=small_resnet(), **TINY)
     X, y = tiny_scenes(8)
     data = [(X[:4], y[:4]), (X[4:], y[4:])]
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01,
@@ -284,7 +326,7 @@ def test_faster_rcnn_trains_on_a_tiny_batch():
 
 def test_rpn_proposals_are_in_input_image_pixels():
     torch.manual_seed(0)
-    model = fasterrcnn_banana("demo", **TINY).eval()
+    model = fasterrcnn_banana("demo", source_net=small_resnet(), **TINY).eval()
     X = torch.rand(2, 3, 32, 48) * 255  # not the model's 64x64: the transform resizes
     proposals = rpn_proposals(model, X)
     assert len(proposals) == 2 and all(p.shape[1] == 4 and len(p) > 0 for p in proposals)

@@ -1,9 +1,10 @@
 """The R-CNN family: a teaching RoI pooling and a runnable Faster R-CNN on the banana data.
 
 :func:`roi_pool` writes out RoI max pooling as torchvision computes it (the notebook
-compares the two). The rest wraps torchvision's Faster R-CNN with a MobileNetV3-Large FPN
-backbone for the banana set: :func:`fasterrcnn_banana` builds it for a mode (from scratch
-in demo mode, COCO-pretrained with a new 2-class box predictor in full mode),
+compares the two). The rest wraps torchvision's Faster R-CNN for the banana set:
+:func:`fasterrcnn_banana` builds it for a mode (COCO-pretrained MobileNetV3-Large FPN with
+a new 2-class box predictor in full mode; in demo mode the shapes-pretrained demo ResNet-18
+with an FPN, :func:`resnet_fpn_backbone`),
 :func:`to_detection_targets` turns the book's ``(b, m, 5)`` labels into torchvision's
 target dicts, :func:`train_detector` trains (loss sums kept on the device, read back once
 per epoch; the mixed precision of :class:`~d2lhelpers.train.Precision`), and
@@ -27,7 +28,8 @@ from ..runtime import Limited, log_run, reset_peak_memory
 from ..train import DeviceSums, DeviceTimer, Precision, TrainingDiverged, check_finite, eval_mode
 from .metrics import mean_average_precision
 
-__all__ = ["LOSS_NAMES", "roi_pool", "to_detection_targets", "fasterrcnn_banana",
+__all__ = ["LOSS_NAMES", "roi_pool", "to_detection_targets", "resnet_fpn_backbone",
+           "fasterrcnn_banana",
            "train_detector", "predict_detector", "rpn_proposals", "evaluate_detector",
            "TrainingDiverged"]
 
@@ -101,32 +103,65 @@ def _builder_kwargs(image_size: int | None, kwargs: dict[str, Any]) -> dict[str,
     return kwargs
 
 
+# the demo backbone: stages 2-4 of the source ResNet (strides 8, 16, 32) feed the FPN,
+# which adds a max-pooled level (stride 64); one anchor size per level, three ratios
+DEMO_RETURN_LAYERS = {"layer2": "0", "layer3": "1", "layer4": "2"}
+DEMO_ANCHOR_SIZES = ((64,), (128,), (256,), (512,))
+DEMO_FPN_CHANNELS = 64
+
+
+def resnet_fpn_backbone(net: nn.Module, fpn_channels: int = DEMO_FPN_CHANNELS) -> nn.Module:
+    """A detection backbone from a ResNet with the book's (and torchvision's) layer names.
+
+    Stages ``layer2``-``layer4`` of ``net`` (its stem and ``layer1`` run in front of them)
+    feed torchvision's ``FeaturePyramidNetwork`` with ``fpn_channels`` channels per level
+    plus a max-pooled top level: an ``OrderedDict`` of 4 feature maps named ``'0'``,
+    ``'1'``, ``'2'``, ``'pool'``. ``net``'s parameters are shared, not copied, and all stay
+    trainable (with ordinary batch norm).
+    """
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+    in_channels = [getattr(net, name)[-1].conv2.out_channels for name in DEMO_RETURN_LAYERS]
+    return BackboneWithFPN(net, DEMO_RETURN_LAYERS, in_channels, fpn_channels,
+                           extra_blocks=LastLevelMaxPool())
+
+
 def fasterrcnn_banana(mode: str, image_size: int | None = None,
-                      representation_size: int | None = None, **kwargs: Any) -> nn.Module:
-    """Faster R-CNN (MobileNetV3-Large FPN, torchvision's 320 variant) for 2 classes.
+                      representation_size: int | None = None,
+                      source_net: nn.Module | None = None, **kwargs: Any) -> nn.Module:
+    """Faster R-CNN with an FPN backbone for 2 classes (0 background, 1 banana).
 
-    Classes: 0 background, 1 banana. ``mode`` goes through :func:`resolve_mode`.
+    ``mode`` goes through :func:`resolve_mode`.
 
-    * demo: built with ``weights=None, weights_backbone=None``, i.e. trained from scratch
-      (with ordinary, trainable batch norm);
-    * full: COCO-pretrained (``FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.DEFAULT``,
-      frozen batch norm and the first backbone stages frozen, as torchvision sets it up),
-      downloaded through :func:`~d2lhelpers.download.pretrained_state_dict` (so an offline
-      machine gets a :class:`~d2lhelpers.download.DownloadError` saying what to do), and
-      with the 91-class box predictor replaced by a new 2-class ``FastRCNNPredictor``.
+    * full: torchvision's ``fasterrcnn_mobilenet_v3_large_320_fpn`` with its COCO weights
+      (``FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.DEFAULT``, frozen batch norm and the
+      first backbone stages frozen, as torchvision sets it up), downloaded through
+      :func:`~d2lhelpers.download.pretrained_state_dict` (so an offline machine gets a
+      :class:`~d2lhelpers.download.DownloadError` saying what to do), with the 91-class box
+      predictor replaced by a new 2-class ``FastRCNNPredictor``.
+    * demo: torchvision's ``FasterRCNN`` on :func:`resnet_fpn_backbone` of ``source_net``,
+      by default the quarter-width ResNet-18 pretrained on the synthetic shapes
+      (:func:`~d2lhelpers.pretrained.demo_source_model`, cached on disk; the fine-tuning
+      section's "pretrained" model), with one anchor size per FPN level
+      (:data:`DEMO_ANCHOR_SIZES`). The RPN and the RoI head start from random values.
 
-    ``image_size`` sets the detector's internal resize (``min_size = max_size``; torchvision's
-    default is 320); ``representation_size`` replaces the box head's two 1024-wide fully
-    connected layers by narrower ones (a smaller demo model); other keyword arguments go to
-    torchvision's ``FasterRCNN`` (e.g. ``box_batch_size_per_image``,
+    ``image_size`` sets the detector's internal resize (``min_size = max_size``; the full
+    model's default is 320, FasterRCNN's 800); ``representation_size`` replaces the box
+    head's two fully connected layers (1024 wide) by narrower ones; other keyword arguments
+    go to torchvision's ``FasterRCNN`` (e.g. ``box_batch_size_per_image``,
     ``rpn_post_nms_top_n_train``).
     """
-    from torchvision.models.detection import (FasterRCNN_MobileNet_V3_Large_320_FPN_Weights,
+    from torchvision.models.detection import (FasterRCNN,
+                                              FasterRCNN_MobileNet_V3_Large_320_FPN_Weights,
                                               fasterrcnn_mobilenet_v3_large_320_fpn)
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 
     kwargs = _builder_kwargs(image_size, kwargs)
     if resolve_mode(mode) == "full":
+        if source_net is not None:
+            raise ValueError("source_net is the demo backbone; full mode uses the COCO model")
         from ..download import pretrained_state_dict
         weights = FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.DEFAULT
         # Download (or find in the torch.hub cache) first: offline this raises the book's
@@ -134,8 +169,12 @@ def fasterrcnn_banana(mode: str, image_size: int | None = None,
         pretrained_state_dict(weights)
         model = fasterrcnn_mobilenet_v3_large_320_fpn(weights=weights, **kwargs)
     else:
-        model = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None,
-                                                      num_classes=2, **kwargs)
+        if source_net is None:
+            from ..pretrained import demo_source_model
+            source_net = demo_source_model()[0]
+        anchors = AnchorGenerator(DEMO_ANCHOR_SIZES, ((0.5, 1.0, 2.0),) * len(DEMO_ANCHOR_SIZES))
+        model = FasterRCNN(resnet_fpn_backbone(source_net.train()), num_classes=2,
+                           rpn_anchor_generator=anchors, **kwargs)
     head = model.roi_heads
     if representation_size is not None:
         resolution = head.box_roi_pool.output_size[0]
