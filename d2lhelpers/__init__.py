@@ -16,6 +16,7 @@ Where things are (one concern per module)::
     pretrained.py     pretrained weights, real or demo; ImageNet statistics
     augment.py        batched augmentation on the device
     plotting.py       image grids, live training curves
+    photos.py         example photos with known objects (scikit-image's, no download)
     style_transfer.py neural style transfer
     kaggle.py         the Kaggle projects: frozen-feature model, predictions, submissions
     data/             locate (dataset_folder), loaders, images, cifar10, banana, voc,
@@ -33,17 +34,19 @@ __version__ = "0.1.0"
 from .augment import DeviceBatches, batch_flip_crop
 from .checks import (anchor_list, check_box_labels, check_corner_boxes, check_crop_size,
                      check_last_dim, check_matrix, positive_list)
-from .data.banana import (BANANA_COLUMNS, BananasDataset, banana_split_dir, load_bananas,
-                          read_banana_labels, read_bananas)
+from .data.banana import (BANANA_COLUMNS, BananasDataset, banana_image, banana_split_dir,
+                          check_banana_images, load_bananas, read_banana_labels, read_bananas)
 from .data.cifar10 import CIFAR10Pickles, load_cifar10
 from .data.images import image_header, read_rgb
-from .data.kaggle import (IdImageFolder, image_files, kaggle_folder, link_or_copy, read_csv_labels,
-                          reorg_kaggle_data, sort_ids)
+from .data.kaggle import (IdImageFolder, check_label_rows, check_labels_file, image_files,
+                          kaggle_folder, link_or_copy, read_csv_labels, reorg_kaggle_data,
+                          sort_ids)
 from .data.loaders import data_loader, first_batch
 from .data.locate import dataset_folder
-from .data.voc import (VOCSegDataset, label2image, load_voc, palette_error, read_voc_example,
-                       read_voc_label, voc_colormap2label, voc_example_paths, voc_label_indices,
-                       voc_normalize, voc_split, voc_split_file)
+from .data.voc import (VOCSegDataset, check_voc_sizes, label2image, load_voc, palette_error,
+                       read_voc_example, read_voc_label, voc_colormap2label, voc_example_headers,
+                       voc_example_paths, voc_label_indices, voc_normalize, voc_split,
+                       voc_split_file, voc_split_names)
 from .data.voc_classes import VOC_CLASSES, VOC_COLORMAP, VOC_PALETTE, VOC_VOID_COLOR, VOID_INDEX
 from .demodata import make_style_painting
 from .detection.anchors import (assign_anchor_to_bbox, assign_anchor_to_bbox_loop, greedy_assign,
@@ -62,6 +65,7 @@ from .kaggle import (FrozenFeaturesNet, check_submission, evaluate_loss, label_s
                      probability_submission, train_head, write_submission)
 from .mode import MODES, choose, default_device, devices, resolve_mode
 from .models import ResNet18, Residual, freeze, resnet18_cifar, xavier_init_
+from .photos import ASTRONAUT_AND_CAT_BOXES, astronaut_and_cat
 from .plotting import LivePlot, show_images
 from .pretrained import (IMAGENET_MEAN, IMAGENET_STD, demo_source_model, pretrained_backbone,
                          pretrained_resnet18, untrained_resnet18)

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 
 __all__ = ["anchor_list", "check_box_labels", "check_corner_boxes", "check_crop_size",
-           "check_last_dim", "check_matrix", "positive_list"]
+           "check_detection_inputs", "check_last_dim", "check_matrix", "positive_list"]
 
 
 def check_last_dim(boxes: torch.Tensor, name: str = "boxes") -> None:
@@ -99,3 +99,23 @@ def check_matrix(t: torch.Tensor, name: str) -> None:
     if not isinstance(t, torch.Tensor) or t.dim() != 2:
         shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         raise ValueError(f"{name} must be a 2-D tensor (height, width), got {shape}")
+
+
+def check_detection_inputs(cls_probs: torch.Tensor, offset_preds: torch.Tensor,
+                           anchors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check :func:`~d2lhelpers.detection.anchors.multibox_detection`'s inputs against each
+    other; return the anchors as ``(a, 4)`` and the offsets as ``(b, a, 4)``. A mismatch is
+    an error showing the shapes."""
+    anchors = anchor_list(anchors)
+    if not isinstance(cls_probs, torch.Tensor) or cls_probs.dim() != 3 \
+            or cls_probs.shape[1] < 2:
+        raise ValueError("cls_probs must have shape (batch, 1 + classes, anchors) with the "
+                         f"background first, got {getattr(cls_probs, 'shape', None)}")
+    batch_size, _, num_anchors = cls_probs.shape
+    if num_anchors != anchors.shape[0]:
+        raise ValueError(f"cls_probs has {num_anchors} anchors (its last dimension) but "
+                         f"anchors has {anchors.shape[0]}")
+    if offset_preds.numel() != batch_size * num_anchors * 4:
+        raise ValueError(f"offset_preds must have shape (batch, 4 * anchors) = "
+                         f"({batch_size}, {4 * num_anchors}), got {tuple(offset_preds.shape)}")
+    return anchors, offset_preds.reshape(batch_size, num_anchors, 4)

@@ -21,8 +21,8 @@ from .images import read_rgb
 from .loaders import data_loader
 from .locate import dataset_folder
 
-__all__ = ["BANANA_COLUMNS", "BananasDataset", "banana_split_dir", "load_bananas",
-           "read_banana_labels", "read_bananas"]
+__all__ = ["BANANA_COLUMNS", "BananasDataset", "banana_image", "banana_split_dir",
+           "check_banana_images", "load_bananas", "read_banana_labels", "read_bananas"]
 
 BANANA_COLUMNS = ("img_name", "label", "xmin", "ymin", "xmax", "ymax")
 
@@ -66,6 +66,32 @@ def read_banana_labels(csv_file: Path) -> pd.DataFrame:
     return table
 
 
+def banana_image(folder: Path, name: str) -> torch.Tensor:
+    """Decode ``images/<name>`` of a split ``folder`` as uint8 ``(3, H, W)``; a missing
+    file is an error naming the ``label.csv`` that lists it."""
+    path = folder / "images" / str(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {folder / 'label.csv'} lists it as {name!r}")
+    return read_rgb(path)
+
+
+def check_banana_images(folder: Path, table: pd.DataFrame, images: list[torch.Tensor]
+                        ) -> tuple[int, int]:
+    """``(height, width)`` shared by all ``images`` of the split ``folder``; raise, naming
+    the files, when the sizes differ or a box of ``table`` reaches beyond the images."""
+    height, width = images[0].shape[1:]
+    for name, image in zip(table.img_name, images):
+        if image.shape[1:] != images[0].shape[1:]:
+            raise ValueError(f"{folder / 'images' / str(name)} is {tuple(image.shape[1:])} "
+                             f"(H, W) but {folder / 'images' / str(table.img_name.iloc[0])} is "
+                             f"{(height, width)}; all images must have one size")
+    too_far = table[(table.xmax > width) | (table.ymax > height)]
+    if len(too_far):
+        raise ValueError(f"{folder / 'label.csv'}: boxes reach beyond the {width}x{height} "
+                         f"images, e.g. image {too_far.img_name.iloc[0]!r}")
+    return height, width
+
+
 # export: chapters/06-banana-dataset.ipynb
 def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,25 +105,11 @@ def read_bananas(data_dir: str | os.PathLike, is_train: bool = True
     or images of different sizes raise an error naming the file.
     """
     folder = banana_split_dir(data_dir, is_train)
-    csv_file = folder / "label.csv"
-    table = read_banana_labels(csv_file)
-    images = []
-    for name in table.img_name:
-        path = folder / "images" / str(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: {csv_file} lists it as {name!r}")
-        image = read_rgb(path)
-        if images and image.shape != images[0].shape:
-            raise ValueError(f"{path} is {tuple(image.shape[1:])} (H, W) but "
-                             f"{folder / 'images' / str(table.img_name.iloc[0])} is "
-                             f"{tuple(images[0].shape[1:])}; all images must have one size")
-        images.append(image)
-    height, width = images[0].shape[1:]
-    too_far = table[(table.xmax > width) | (table.ymax > height)]
-    if len(too_far):
-        raise ValueError(f"{csv_file}: boxes reach beyond the {width}x{height} images, "
-                         f"e.g. image {too_far.img_name.iloc[0]!r}")
+    table = read_banana_labels(folder / "label.csv")    # checked: columns, numbers, boxes
+    images = [banana_image(folder, name) for name in table.img_name]
+    height, width = check_banana_images(folder, table, images)
     values = torch.tensor(table[list(BANANA_COLUMNS[1:])].to_numpy(), dtype=torch.float32)
+    # corners in pixels -> fractions of the width (x) and the height (y)
     values[:, 1:] /= torch.tensor([width, height, width, height], dtype=torch.float32)
     return torch.stack(images), values.unsqueeze(1)
 

@@ -37,8 +37,9 @@ from ..paths import data_root
 from .locate import dataset_folder
 
 __all__ = [
-    "COMPETITIONS", "IMAGE_SUFFIXES", "IdImageFolder", "image_files", "kaggle_folder",
-    "link_or_copy", "read_csv_labels", "reorg_kaggle_data", "reorg_test", "reorg_train_valid",
+    "COMPETITIONS", "IMAGE_SUFFIXES", "IdImageFolder", "check_label_rows", "check_labels_file",
+    "image_files", "kaggle_folder", "link_or_copy", "read_csv_labels", "reorg_kaggle_data",
+    "reorg_test", "reorg_train_valid",
     "sort_ids", "split_train_valid",
 ]
 
@@ -65,38 +66,52 @@ def sort_ids(ids: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- reading
 
-# export: chapters/13-kaggle-cifar10.ipynb
-def read_csv_labels(fname: str | os.PathLike) -> dict[str, str]:
-    """Map each training image's id (file name without extension) to its label.
-
-    The file has a header of two columns, ``id`` and the label's name (``id,label`` for
-    CIFAR-10, ``id,breed`` for the dogs), then one row per image. A missing file, a
-    malformed row, an empty cell or a repeated id raises an error naming the file.
-    """
+def check_labels_file(fname: str | os.PathLike) -> Path:
+    """``fname`` as a Path, or an error saying where a Kaggle labels file comes from."""
     fname = Path(fname)
     if not fname.is_file():
         raise FileNotFoundError(
             f"{fname} is missing: a Kaggle data folder holds this labels file next to its "
             "train/ and test/ folders. Download the competition data (see the notebook) "
             "or run in demo mode, which generates data in the same layout.")
-    with open(fname, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    return fname
+
+
+def check_label_rows(fname: Path, rows: list[list[str]]) -> None:
+    """Raise, naming ``fname`` and the line, unless ``rows`` (the file's CSV rows, header
+    first) have the header ``id,<label>``, then rows of two non-empty cells (blank lines
+    allowed), no id twice and at least one row."""
     if not rows or len(rows[0]) != 2 or rows[0][0].strip() != "id":
         raise ValueError(f"{fname}: the header must have two columns 'id,<label>', "
                          f"found {rows[0] if rows else 'an empty file'}")
-    labels: dict[str, str] = {}
+    seen = set()
     for line, row in enumerate(rows[1:], start=2):
         if not row:
             continue  # a blank line
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
             raise ValueError(f"{fname}, line {line}: expected 'id,label', found {row}")
-        name, label = row[0].strip(), row[1].strip()
-        if name in labels:
+        name = row[0].strip()
+        if name in seen:
             raise ValueError(f"{fname}, line {line}: the id {name!r} appears twice")
-        labels[name] = label
-    if not labels:
+        seen.add(name)
+    if not seen:
         raise ValueError(f"{fname} lists no images")
-    return labels
+
+
+# export: chapters/13-kaggle-cifar10.ipynb
+def read_csv_labels(fname: str | os.PathLike) -> dict[str, str]:
+    """Map each training image's id (file name without extension) to its label.
+
+    The file has a header of two columns, ``id`` and the label's name (``id,label`` for
+    CIFAR-10, ``id,breed`` for the dogs), then one row per image. A missing file, a
+    malformed row, an empty cell or a repeated id is an error naming the file (the checks
+    are the two ``check_*`` helpers).
+    """
+    fname = check_labels_file(fname)
+    with open(fname, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    check_label_rows(fname, rows)
+    return {row[0].strip(): row[1].strip() for row in rows[1:] if row}  # skip the header
 
 
 def image_files(folder: str | os.PathLike) -> dict[str, Path]:

@@ -31,9 +31,10 @@ from .loaders import data_loader
 from .locate import dataset_folder
 from .voc_classes import VOC_CLASSES, VOC_COLORMAP, VOC_PALETTE, VOC_VOID_COLOR, VOID_INDEX
 
-__all__ = ["VOCSegDataset", "label2image", "load_voc", "palette_error", "read_voc_example",
-           "read_voc_label", "voc_colormap2label", "voc_example_paths", "voc_label_indices",
-           "voc_normalize", "voc_split", "voc_split_file"]
+__all__ = ["VOCSegDataset", "check_voc_sizes", "label2image", "load_voc", "palette_error",
+           "read_voc_example", "read_voc_label", "voc_colormap2label",
+           "voc_example_headers", "voc_example_paths", "voc_label_indices",
+           "voc_normalize", "voc_split", "voc_split_file", "voc_split_names"]
 
 
 # ------------------------------------------------------------------- colour <-> class
@@ -132,25 +133,15 @@ def read_voc_label(path: str | os.PathLike) -> torch.Tensor:
 
 def read_voc_example(voc_dir: str | os.PathLike, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode example ``name``: ``(image (3, H, W) uint8, label (H, W) uint8)``."""
-    image_path, label_path = voc_example_paths(Path(voc_dir).expanduser(), name)
+    voc_dir = Path(voc_dir).expanduser()
+    image_path, label_path = voc_example_paths(voc_dir, name)
     image, label = read_rgb(image_path), read_voc_label(label_path)
-    if image.shape[1:] != label.shape:
-        raise ValueError(f"{label_path} is {tuple(label.shape)} (H, W) but {image_path} is "
-                         f"{tuple(image.shape[1:])}; an image and its label must be the same size")
+    check_voc_sizes(voc_dir, name, tuple(image.shape[1:]), tuple(label.shape))
     return image, label
 
 
-# export: chapters/09-semantic-segmentation.ipynb
-def voc_split(voc_dir: str | os.PathLike, is_train: bool = True
-              ) -> tuple[list[str], list[tuple[int, int]]]:
-    """Names and ``(height, width)`` sizes of a split, from the file headers only.
-
-    Reads ``ImageSets/Segmentation/{train,val}.txt`` and opens each photo and label just
-    far enough to learn its size and mode (no pixel is decoded). A missing file, a label
-    that is not a palette PNG or a label whose size differs from its photo's is an error
-    naming the file.
-    """
-    voc_dir = Path(voc_dir).expanduser()
+def voc_split_names(voc_dir: Path, is_train: bool) -> tuple[Path, list[str]]:
+    """The split's list file and the image names it lists (checked: it exists, not empty)."""
     split_file = voc_split_file(voc_dir, is_train)
     if not split_file.is_file():
         raise FileNotFoundError(
@@ -161,24 +152,58 @@ def voc_split(voc_dir: str | os.PathLike, is_train: bool = True
     names = split_file.read_text(encoding="utf-8").split()
     if not names:
         raise ValueError(f"{split_file} lists no images")
+    return split_file, names
+
+
+def voc_example_headers(voc_dir: Path, name: str, split_file: Path
+                        ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((width, height) of the photo, (width, height) of the label)`` of example ``name``,
+    read from the file headers only (:func:`~d2lhelpers.data.images.image_header`).
+
+    Checked on the way: both files exist (``split_file`` is named as the list that asked for
+    them), both headers are readable and the label is a palette PNG.
+    """
+    image_path, label_path = voc_example_paths(voc_dir, name)
+    for path in (image_path, label_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: {split_file} lists {name!r}")
+    try:
+        image_size, _ = image_header(image_path, "JPEG")
+        label_size, label_mode = image_header(label_path, "PNG")
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ValueError(f"cannot read the header of {name!r} ({image_path} or "
+                         f"{label_path}): {e}") from e
+    if label_mode != "P":
+        raise palette_error(label_path, label_mode)
+    return image_size, label_size
+
+
+def check_voc_sizes(voc_dir: Path, name: str, image_hw: tuple[int, int],
+                    label_hw: tuple[int, int]) -> None:
+    """Raise, naming both files, unless example ``name``'s photo and label are both
+    ``(height, width)`` = ``image_hw`` = ``label_hw``."""
+    if tuple(image_hw) != tuple(label_hw):
+        image_path, label_path = voc_example_paths(voc_dir, name)
+        raise ValueError(f"{label_path} is {tuple(label_hw)} (H, W) but {image_path} is "
+                         f"{tuple(image_hw)}; an image and its label must be the same size")
+
+
+# export: chapters/09-semantic-segmentation.ipynb
+def voc_split(voc_dir: str | os.PathLike, is_train: bool = True
+              ) -> tuple[list[str], list[tuple[int, int]]]:
+    """Names and ``(height, width)`` sizes of a split, from the file headers only.
+
+    Reads ``ImageSets/Segmentation/{train,val}.txt`` and opens each photo and label just
+    far enough to learn its size and mode (no pixel is decoded). A missing file, a label
+    that is not a palette PNG or a label whose size differs from its photo's is an error
+    naming the file (the checks live in the helpers called here).
+    """
+    voc_dir = Path(voc_dir).expanduser()
+    split_file, names = voc_split_names(voc_dir, is_train)
     sizes = []
     for name in names:
-        image_path, label_path = voc_example_paths(voc_dir, name)
-        for path in (image_path, label_path):
-            if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing: {split_file} lists {name!r}")
-        try:
-            (width, height), _ = image_header(image_path, "JPEG")
-            label_size, label_mode = image_header(label_path, "PNG")
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            raise ValueError(f"cannot read the header of {name!r} ({image_path} or "
-                             f"{label_path}): {e}") from e
-        if label_mode != "P":
-            raise palette_error(label_path, label_mode)
-        if label_size != (width, height):
-            raise ValueError(f"{label_path} is {label_size[1]}x{label_size[0]} (HxW) but "
-                             f"{image_path} is {height}x{width}; an image and its label "
-                             "must be the same size")
+        (width, height), (label_w, label_h) = voc_example_headers(voc_dir, name, split_file)
+        check_voc_sizes(voc_dir, name, (height, width), (label_h, label_w))
         sizes.append((height, width))
     return names, sizes
 

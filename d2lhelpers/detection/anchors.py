@@ -14,8 +14,8 @@ from typing import Sequence
 import torch
 import torchvision
 
-from ..checks import anchor_list, check_box_labels, check_corner_boxes, check_last_dim, \
-    positive_list
+from ..checks import (anchor_list, check_box_labels, check_corner_boxes, check_detection_inputs,
+                      check_last_dim, positive_list)
 from .boxes import box_iou
 
 __all__ = ["multibox_prior", "greedy_assign", "assign_anchor_to_bbox",
@@ -228,6 +228,7 @@ def multibox_target(anchors: torch.Tensor, labels: torch.Tensor
             bbox_mask.reshape(batch_size, 4 * num_anchors), class_labels)
 
 
+# export: chapters/04-anchor-boxes.ipynb
 def multibox_target_loop(anchors: torch.Tensor, labels: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The textbook's ``multibox_target``: a loop over the images of the batch, each
@@ -307,19 +308,8 @@ def multibox_detection(cls_probs: torch.Tensor, offset_preds: torch.Tensor,
     a confidence below ``pos_threshold`` makes a row background (class -1, confidence
     1 - confidence).
     """
-    anchors = anchor_list(anchors)
-    if not isinstance(cls_probs, torch.Tensor) or cls_probs.dim() != 3 \
-            or cls_probs.shape[1] < 2:
-        raise ValueError("cls_probs must have shape (batch, 1 + classes, anchors) with the "
-                         f"background first, got {getattr(cls_probs, 'shape', None)}")
-    batch_size, _, num_anchors = cls_probs.shape
-    if num_anchors != anchors.shape[0]:
-        raise ValueError(f"cls_probs has {num_anchors} anchors (its last dimension) but "
-                         f"anchors has {anchors.shape[0]}")
-    if offset_preds.numel() != batch_size * num_anchors * 4:
-        raise ValueError(f"offset_preds must have shape (batch, 4 * anchors) = "
-                         f"({batch_size}, {4 * num_anchors}), got {tuple(offset_preds.shape)}")
-    offset_preds = offset_preds.reshape(batch_size, num_anchors, 4)
+    anchors, offset_preds = check_detection_inputs(cls_probs, offset_preds, anchors)
+    batch_size, num_anchors = offset_preds.shape[:2]
 
     conf, class_id = cls_probs[:, 1:].max(dim=1)  # (b, a): best non-background class
     boxes = offset_inverse(anchors, offset_preds)  # (b, a, 4)
